@@ -1,0 +1,1 @@
+"""The api function: validates, reads, and turns writes into queued commands."""

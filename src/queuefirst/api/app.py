@@ -1,0 +1,67 @@
+"""The api function's resolver and its Lambda handler."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from queuefirst.api.errors import PayloadTooLarge
+from queuefirst.api.routes import (
+    add_command_routes,
+    add_entity_routes,
+    add_error_handlers,
+    json_response,
+)
+from queuefirst.api.service import ApiService
+
+
+def build_resolver(service: ApiService, *, page_limit_max: int, title: str) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+    patterns: list[tuple[str, re.Pattern[str]]] = []
+    for entity in service.registry.values():
+        add_entity_routes(app, service, entity, page_limit_max)
+        base = re.escape(f"/{entity.name}")
+        patterns += [("GET", re.compile(base)), ("POST", re.compile(base))]
+        patterns += [(m, re.compile(base + r"/[^/]+")) for m in ("GET", "PATCH", "DELETE")]
+    add_command_routes(app, service)
+    patterns.append(("GET", re.compile(r"/commands/[^/]+")))
+    add_error_handlers(app, patterns)
+    app.enable_swagger(path="/docs", title=title)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi() -> Any:
+        return json_response(
+            200, app.get_openapi_schema(title=title).model_dump(mode="json", by_alias=True, exclude_none=True)
+        )
+
+    return app
+
+
+def make_handler(
+    app: APIGatewayHttpResolver, logger: Logger, max_body_bytes: int
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        body = event.get("body") or ""
+        size = len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode())
+        if size > max_body_bytes:
+            error = PayloadTooLarge(f"body is {size} bytes; the limit is {max_body_bytes}", field="body")
+            return json_response(error.status, error.body()).build(event)  # type: ignore[arg-type]
+        response: dict[str, Any] = app.resolve(event, context)
+        logger.info(
+            "request",
+            extra={
+                "method": event.get("requestContext", {}).get("http", {}).get("method"),
+                "path": event.get("rawPath"),
+                "status": response.get("statusCode"),
+            },
+        )
+        return response
+
+    return handler

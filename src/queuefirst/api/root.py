@@ -1,0 +1,34 @@
+"""Building the api's composition root from its settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from queuefirst.api.app import build_resolver, make_handler
+from queuefirst.api.service import ApiService
+from queuefirst.names import api_function_name
+from queuefirst.registry import Registry
+from queuefirst.sender import CommandSender, sqs_client
+from queuefirst.settings import ApiSettings
+from queuefirst.store.engine import make_engine
+from queuefirst.store.reader import Reader
+from queuefirst.store.schema import build_schema
+from queuefirst.telemetry import make_logger
+from queuefirst.versioning import VersionClock
+
+
+def build_api(
+    registry: Registry, settings: ApiSettings
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    sender = CommandSender(
+        sqs_client(settings.sqs_endpoint_url, settings.aws_region),
+        settings.app,
+        queue_url_prefix=settings.queue_url_prefix,
+    )
+    service = ApiService(registry, engine, Reader(build_schema(registry)), sender, VersionClock())
+    app = build_resolver(service, page_limit_max=settings.page_limit_max, title=f"{registry.app} api")
+    return make_handler(app, make_logger(api_function_name(settings.app)), settings.max_body_bytes)

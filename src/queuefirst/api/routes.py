@@ -1,0 +1,145 @@
+"""HTTP routes for every entity, generated from the registry.
+
+Powertools' resolver validates bodies and query parameters against the same
+pydantic models the workers use, and serves the OpenAPI document. Route
+functions are built per entity with explicit signatures, because the
+resolver reads its validation rules from them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from pydantic import BaseModel
+
+from queuefirst.api.errors import ApiError, MethodNotAllowed, NotFound, Unavailable
+from queuefirst.api.service import ApiService
+from queuefirst.entity import Entity
+from queuefirst.payloads import ID_PATTERN, create_body_model, patch_body_model
+from queuefirst.sender import SendError
+
+ACCEPTED = HTTPStatus.ACCEPTED
+
+
+def json_response(status: int, body: object, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, default=str),
+        headers=headers,
+    )
+
+
+def _signature(fn: Callable[..., Any], params: list[inspect.Parameter]) -> Callable[..., Any]:
+    fn.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    fn.__annotations__ = {p.name: p.annotation for p in params}
+    return fn
+
+
+def _kw(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+KeyPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=128)]
+
+
+def add_entity_routes(
+    app: APIGatewayHttpResolver, service: ApiService, entity: Entity, page_limit_max: int
+) -> None:
+    base = f"/{entity.name}"
+    create_model = create_body_model(entity)
+    patch_model = patch_body_model(entity)
+    tags = [entity.name]
+
+    def create(body: BaseModel) -> Response[str]:
+        accepted = service.create(entity, body.model_dump(mode="json", exclude_unset=True))
+        return json_response(ACCEPTED, accepted.body())
+
+    def update(key: str, body: BaseModel) -> Response[str]:
+        accepted = service.update(entity, key, body.model_dump(mode="json", exclude_unset=True))
+        return json_response(ACCEPTED, accepted.body())
+
+    def delete(key: str) -> Response[str]:
+        return json_response(ACCEPTED, service.delete(entity, key).body())
+
+    def get(key: str) -> dict[str, Any]:
+        return service.get(entity, key)
+
+    def list_(limit: int, after: str | None = None, **filters: str | None) -> dict[str, Any]:
+        parent_id = filters.get(entity.parent_field) if entity.parent_field else None
+        page = service.list(entity, limit=limit, after=after, parent_id=parent_id)
+        return {"items": page.items, "next_after": page.next_after}
+
+    key = _kw("key", KeyPath)
+    list_params = [
+        _kw("limit", Annotated[int, Query(ge=1, le=page_limit_max)], 50),
+        _kw("after", Annotated[str | None, Query(max_length=128)], None),
+    ]
+    if entity.parent_field:
+        list_params.append(_kw(entity.parent_field, Annotated[str | None, Query(max_length=128)], None))
+
+    app.post(base, tags=tags, summary=f"Create a {entity.name} row (queued)")(
+        _signature(create, [_kw("body", Annotated[create_model, Body(embed=False)])])
+    )
+    app.patch(f"{base}/<key>", tags=tags, summary=f"Update fields of a {entity.name} row (queued)")(
+        _signature(update, [key, _kw("body", Annotated[patch_model, Body(embed=False)])])
+    )
+    app.delete(f"{base}/<key>", tags=tags, summary=f"Delete a {entity.name} row (queued, cascades)")(
+        _signature(delete, [key])
+    )
+    app.get(f"{base}/<key>", tags=tags, summary=f"Read a {entity.name} row")(_signature(get, [key]))
+    app.get(base, tags=tags, summary=f"List {entity.name} rows")(_signature(list_, list_params))
+
+
+def add_command_routes(app: APIGatewayHttpResolver, service: ApiService) -> None:
+    import uuid
+
+    def status(command_id: uuid.UUID) -> dict[str, Any]:
+        return service.command_status(command_id)
+
+    app.get("/commands/<command_id>", tags=["commands"], summary="Status of a queued command")(
+        _signature(status, [_kw("command_id", Annotated[uuid.UUID, Path()])])
+    )
+
+
+def add_error_handlers(
+    app: APIGatewayHttpResolver, route_patterns: list[tuple[str, re.Pattern[str]]]
+) -> None:
+    @app.exception_handler(ApiError)
+    def api_error(error: ApiError) -> Response[str]:
+        return json_response(error.status, error.body())
+
+    @app.exception_handler(SendError)
+    def send_error(error: SendError) -> Response[str]:
+        return api_error(Unavailable("the queue did not accept the command; retry"))
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(error: RequestValidationError) -> Response[str]:
+        first = error.errors()[0]
+        location = [str(p) for p in first.get("loc", ())]
+        if first.get("type") == "json_invalid":
+            return json_response(
+                400, {"error": {"code": "bad_request", "field": "body", "message": "body is not valid JSON"}}
+            )
+        # ("body", "email") -> "email"; ("query", "limit") -> "limit"
+        field = ".".join(location[1:]) or (location[0] if location else "body")
+        if field == "key":
+            field = "id"
+        return json_response(422, {"error": {"code": "invalid", "field": field, "message": first["msg"]}})
+
+    @app.not_found
+    def not_found(_: Exception) -> Response[str]:
+        path = app.current_event.path
+        allowed = sorted({method for method, pattern in route_patterns if pattern.fullmatch(path)})
+        if allowed:
+            error: ApiError = MethodNotAllowed(f"{app.current_event.http_method} not allowed on {path}")
+            return json_response(error.status, error.body(), headers={"Allow": ", ".join(allowed)})
+        return api_error(NotFound(f"no route for {path}"))

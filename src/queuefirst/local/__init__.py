@@ -1,0 +1,1 @@
+"""Local stand-ins for the cloud: PostgreSQL and an SQS-compatible server."""

@@ -1,0 +1,33 @@
+"""Small helpers for local servers."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_until(
+    ready: Callable[[], bool], *, timeout: float, what: str, alive: Callable[[], bool] = lambda: True
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        if not alive():
+            raise RuntimeError(f"{what} exited before it was ready")
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} was not ready after {timeout:.0f}s")

@@ -1,0 +1,156 @@
+"""An embedded PostgreSQL server for the local stack and the tests.
+
+Uses the system's PostgreSQL binaries when present, else the ones the
+`pgserver` wheel carries. PostgreSQL refuses to run as root, so as root the
+server runs as an unprivileged system user made for it.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from queuefirst.local.ports import free_port, port_in_use, wait_until
+
+SERVICE_USER = "queuefirst-pg"
+
+
+class PostgresError(RuntimeError):
+    """The embedded server cannot be started; the message says how to fix it."""
+
+
+def _is_binaries(candidate: str | Path) -> bool:
+    return (Path(candidate) / "postgres").exists() and (Path(candidate) / "initdb").exists()
+
+
+def find_binaries() -> Path:
+    candidates = [os.environ.get("QUEUEFIRST_PG_BIN", "")]
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    for candidate in candidates:
+        if candidate and _is_binaries(candidate):
+            return Path(candidate)
+    try:  # imported only when needed: the wheel's import is slow and chatty
+        import pgserver._commands
+
+        wheel = Path(pgserver._commands.POSTGRES_BIN_PATH)
+        if _is_binaries(wheel):
+            return wheel
+    except ImportError:
+        pass
+    raise PostgresError(
+        "no PostgreSQL binaries found: install the 'local' extra (pip install 'queuefirst[local]'), "
+        "install PostgreSQL, or set DATABASE_URL to a running server"
+    )
+
+
+def _service_account() -> pwd.struct_passwd | None:
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(SERVICE_USER)
+
+
+def _check_traversable(path: Path, account: pwd.struct_passwd) -> None:
+    for parent in [*reversed(path.parents)]:
+        mode = parent.stat().st_mode
+        if parent.stat().st_uid != account.pw_uid and not mode & 0o001:
+            raise PostgresError(
+                f"PostgreSQL runs as user {SERVICE_USER} (it refuses root), which cannot enter "
+                f"{parent}: put the project elsewhere, set QUEUEFIRST_HOME, or set DATABASE_URL"
+            )
+
+
+@dataclass
+class EmbeddedPostgres:
+    data_dir: Path
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self, timeout: float = 60) -> EmbeddedPostgres:
+        binaries = find_binaries()
+        account = _service_account()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if account is not None:
+            _check_traversable(self.data_dir, account)
+            for path in [self.data_dir, *self.data_dir.rglob("*")]:
+                os.chown(path, account.pw_uid, account.pw_gid)
+        run_as = {"user": account.pw_uid, "group": account.pw_gid} if account else {}
+        pgdata = self.data_dir / "pgdata"
+        if not (pgdata / "PG_VERSION").exists():
+            shutil.rmtree(pgdata, ignore_errors=True)
+            subprocess.run(
+                [
+                    str(binaries / "initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "--no-sync",
+                ],
+                check=True,
+                capture_output=True,
+                **run_as,  # type: ignore[arg-type]
+            )
+        self.port = self.port or free_port()
+        if port_in_use(self.port):
+            raise PostgresError(f"port {self.port} is in use: choose another with QUEUEFIRST_PG_PORT")
+        log = open(self.data_dir / "postgres.log", "ab")  # noqa: SIM115 - owned by the server's lifetime
+        self.process = subprocess.Popen(
+            [
+                str(binaries / "postgres"),
+                "-D",
+                str(pgdata),
+                "-p",
+                str(self.port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={self.data_dir}",
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=200",
+            ],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            **run_as,  # type: ignore[arg-type]
+        )
+        process = self.process
+        wait_until(
+            lambda: port_in_use(self.port),
+            timeout=timeout,
+            what="PostgreSQL",
+            alive=lambda: process.poll() is None,
+        )
+        return self
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)  # "fast" shutdown
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

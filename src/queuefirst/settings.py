@@ -1,0 +1,27 @@
+"""Typed settings, read from the environment in one place per function."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(alias="DATABASE_URL")
+    sqs_endpoint_url: str | None = Field(default=None, alias="SQS_ENDPOINT_URL")
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+    app: str = Field(default="shop", alias="QUEUEFIRST_APP")
+    # Queue URLs resolved by name when absent; in AWS the stacks pass them.
+    queue_url_prefix: str | None = Field(default=None, alias="QUEUEFIRST_QUEUE_URL_PREFIX")
+    db_pool_size: int = Field(default=2, alias="QUEUEFIRST_DB_POOL_SIZE")
+
+
+class ApiSettings(CommonSettings):
+    max_body_bytes: int = Field(default=64 * 1024, alias="QUEUEFIRST_MAX_BODY_BYTES")
+    page_limit_max: int = Field(default=100, alias="QUEUEFIRST_PAGE_LIMIT_MAX")
+
+
+class WorkerSettings(CommonSettings):
+    entity: str = Field(alias="QUEUEFIRST_ENTITY")

@@ -1,0 +1,1 @@
+"""The PostgreSQL store: convergent writes for workers, plain reads for the api."""

@@ -1,0 +1,1 @@
+"""The worker function: one handler, configured per entity."""

@@ -1,0 +1,3 @@
+"""shop: the example application (customers, products, orders, order items)."""
+
+APP = "shop"

@@ -1,0 +1,1 @@
+"""Composition roots of the shop's functions: one module per function image."""
