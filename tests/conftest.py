@@ -98,7 +98,21 @@ def session_queues(sqs_client, registry: Registry) -> dict[str, EntityQueues]:  
 @pytest.fixture
 def queues(sqs_client, session_queues: dict[str, EntityQueues]) -> dict[str, EntityQueues]:  # type: ignore[no-untyped-def]
     """The entity queues, drained: moto's sends slow down as a queue grows."""
+    # PurgeQueue is allowed once a minute; receive-and-delete has no such limit.
     for q in session_queues.values():
-        sqs_client.purge_queue(QueueUrl=q.url)
-        sqs_client.purge_queue(QueueUrl=q.dlq_url)
+        for url in (q.url, q.dlq_url):
+            drain(sqs_client, url)
     return session_queues
+
+
+def drain(client, url: str) -> None:  # type: ignore[no-untyped-def]
+    while True:
+        messages = client.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=60
+        ).get("Messages", [])
+        if not messages:
+            return
+        client.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )

@@ -56,7 +56,7 @@ class Entity:
             raise ValueError(f"entity name {self.name!r} must match {_NAME.pattern}")
         if (self.parent is None) != (self.parent_field is None):
             raise ValueError(f"entity {self.name!r}: parent and parent_field go together")
-        reserved = {"id", self.parent_field}
+        reserved = {"id", self.parent_field or "id"}
         clash = reserved & set(self.fields.model_fields)
         if clash:
             raise ValueError(f"entity {self.name!r}: fields may not be named {sorted(clash)}")

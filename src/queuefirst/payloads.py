@@ -44,15 +44,20 @@ def _optional(entity: Entity, name: str) -> tuple[Any, Any]:
 
 @cache
 def create_body_model(entity: Entity) -> type[BaseModel]:
-    """POST body: the entity's fields, an optional client id, the parent reference."""
-    extra: dict[str, Any] = {"id": (IdField | None, None)}
+    """POST body: the entity's fields, an optional client id, the parent reference.
+
+    Unknown fields are refused rather than dropped, so a typo is a 422.
+    """
+    fields: dict[str, Any] = {
+        name: (info.annotation, info) for name, info in entity.fields.model_fields.items()
+    }
+    fields["id"] = (IdField | None, None)
     if entity.parent_field:
-        extra[entity.parent_field] = (IdField, ...)
+        fields[entity.parent_field] = (IdField, ...)
     return create_model(
         f"{entity.name.title().replace('_', '')}Create",
-        __base__=entity.fields,
-        __config__=None,
-        **extra,
+        __config__=ConfigDict(extra="forbid"),
+        **fields,
     )
 
 

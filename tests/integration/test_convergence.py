@@ -55,12 +55,23 @@ def parent_of(entity: str, key: str, prefix: str) -> str | None:
 
 
 FIELD_VALUES: dict[str, dict[str, list[Any]]] = {
-    "customers": {"email": ["a@example.com", "b@example.org"], "name": ["Ann", "Bo", "Cy"],
-                  "phone": [None, "+4915112345678"], "status": ["active", "suspended"]},
-    "orders": {"status": ["pending", "paid", "shipped"], "currency": ["EUR", "JPY"],
-               "note": [None, "gift", "fragile"]},
-    "order_items": {"product_id": ["p1", "p2"], "quantity": [1, 2, 7],
-                    "unit_price_minor": [0, 999, 1500], "currency": ["EUR", "JPY"]},
+    "customers": {
+        "email": ["a@example.com", "b@example.org"],
+        "name": ["Ann", "Bo", "Cy"],
+        "phone": [None, "+4915112345678"],
+        "status": ["active", "suspended"],
+    },
+    "orders": {
+        "status": ["pending", "paid", "shipped"],
+        "currency": ["EUR", "JPY"],
+        "note": [None, "gift", "fragile"],
+    },
+    "order_items": {
+        "product_id": ["p1", "p2"],
+        "quantity": [1, 2, 7],
+        "unit_price_minor": [0, 999, 1500],
+        "currency": ["EUR", "JPY"],
+    },
 }
 POOL = {"customers": CUSTOMERS, "orders": ORDERS, "order_items": ITEMS}
 
@@ -129,8 +140,9 @@ class Model:
         }
 
 
-def build_commands(drawn: list[tuple[str, str, str, dict[str, Any]]], prefix: str,
-                   registry: Registry, rng: random.Random) -> list[Command]:
+def build_commands(
+    drawn: list[tuple[str, str, str, dict[str, Any]]], prefix: str, registry: Registry, rng: random.Random
+) -> list[Command]:
     versions = rng.sample(range(1, 10_000), len(drawn))
     commands = []
     for n, ((entity, op, index, payload), version) in enumerate(zip(drawn, versions, strict=True)):
@@ -139,8 +151,16 @@ def build_commands(drawn: list[tuple[str, str, str, dict[str, Any]]], prefix: st
         parent_field = registry[entity].parent_field
         if op == "create" and parent_field:
             body[parent_field] = parent_of(entity, key, prefix)
-        commands.append(Command(command_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{prefix}{n}"),
-                                entity=entity, op=Op(op), key=key, version=version, payload=body))
+        commands.append(
+            Command(
+                command_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{prefix}{n}"),
+                entity=entity,
+                op=Op(op),
+                key=key,
+                version=version,
+                payload=body,
+            )
+        )
     return commands
 
 
@@ -155,7 +175,9 @@ def visible_state(engine: Engine, registry: Registry, prefix: str) -> dict[str, 
             for row in conn.execute(query).mappings():
                 parent = row[entity.parent_field] if entity.parent_field else None
                 state.setdefault(name, {})[row["id"]] = {
-                    "parent": parent, **{f: row[f] for f in entity.field_names}}
+                    "parent": parent,
+                    **{f: row[f] for f in entity.field_names},
+                }
     return state
 
 
@@ -163,8 +185,10 @@ def deliver(commands: list[Command], registry: Registry, engine: Engine, rng: ra
     """Deliver like SQS would: any order, duplicates, any batch boundaries."""
     schema = build_schema(registry)
     sender = CollectingSender()
-    appliers = {name: BatchApplier(registry[name], engine, EntityWriter(registry[name], schema), sender)
-                for name in ("customers", "orders", "order_items")}
+    appliers = {
+        name: BatchApplier(registry[name], engine, EntityWriter(registry[name], schema), sender)
+        for name in ("customers", "orders", "order_items")
+    }
     pending = list(commands)
     deliveries = 0
     while pending:
@@ -184,8 +208,11 @@ def deliver(commands: list[Command], registry: Registry, engine: Engine, rng: ra
     return deliveries
 
 
-@settings(max_examples=int(__import__("os").environ.get("CONV_N", "200")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(
+    max_examples=int(__import__("os").environ.get("CONV_N", "200")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(drawn=api_commands(), seed=st.integers(0, 2**32 - 1))
 def test_any_delivery_order_converges_to_version_order(
     drawn: list[tuple[str, str, str, dict[str, Any]]], seed: int, engine: Engine, registry: Registry
@@ -207,10 +234,17 @@ def test_any_delivery_order_converges_to_version_order(
 def test_property_catches_a_store_that_ignores_stamps(engine: Engine, registry: Registry) -> None:
     """The oracle can fail: last-delivered-wins gives a different state."""
     prefix = f"cvneg{next(_examples)}-"
-    newer = Command(command_id=uuid.uuid4(), entity="customers", op=Op.CREATE, key=f"{prefix}customers-0",
-                    version=20, payload={"email": "a@example.com", "name": "Ann", "status": "active"})
-    older = newer.model_copy(update={"command_id": uuid.uuid4(), "version": 10,
-                                     "payload": {**newer.payload, "name": "Old"}})
+    newer = Command(
+        command_id=uuid.uuid4(),
+        entity="customers",
+        op=Op.CREATE,
+        key=f"{prefix}customers-0",
+        version=20,
+        payload={"email": "a@example.com", "name": "Ann", "status": "active"},
+    )
+    older = newer.model_copy(
+        update={"command_id": uuid.uuid4(), "version": 10, "payload": {**newer.payload, "name": "Old"}}
+    )
     deliver([newer], registry, engine, random.Random(0))
     deliver([older], registry, engine, random.Random(0))
     state = visible_state(engine, registry, prefix)
@@ -219,15 +253,31 @@ def test_property_catches_a_store_that_ignores_stamps(engine: Engine, registry: 
 
 def _scenario(registry: Registry, prefix: str) -> dict[str, Command]:
     def make(entity: str, op: str, key: str, version: int, payload: dict[str, Any]) -> Command:
-        return Command(command_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{prefix}{entity}{op}{key}"),
-                       entity=entity, op=Op(op), key=f"{prefix}{key}", version=version, payload=payload)
+        return Command(
+            command_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{prefix}{entity}{op}{key}"),
+            entity=entity,
+            op=Op(op),
+            key=f"{prefix}{key}",
+            version=version,
+            payload=payload,
+        )
 
     return {
         "customer": make("customers", "create", "c", 1, {"email": "a@example.com", "name": "Ann"}),
         "order": make("orders", "create", "o", 2, {"currency": "EUR", "customer_id": f"{prefix}c"}),
-        "item": make("order_items", "create", "i", 3, {"product_id": "p", "quantity": 1,
-                                                        "unit_price_minor": 5, "currency": "EUR",
-                                                        "order_id": f"{prefix}o"}),
+        "item": make(
+            "order_items",
+            "create",
+            "i",
+            3,
+            {
+                "product_id": "p",
+                "quantity": 1,
+                "unit_price_minor": 5,
+                "currency": "EUR",
+                "order_id": f"{prefix}o",
+            },
+        ),
         "delete": make("customers", "delete", "c", 4, {}),
     }
 

@@ -10,8 +10,9 @@ from queuefirst.versioning import VersionClock, new_id
 
 
 def command(version: int, command_id: uuid.UUID | None = None) -> Command:
-    return Command(command_id=command_id or uuid.uuid4(), entity="customers", op=Op.DELETE,
-                   key="c1", version=version)
+    return Command(
+        command_id=command_id or uuid.uuid4(), entity="customers", op=Op.DELETE, key="c1", version=version
+    )
 
 
 def test_stamp_orders_by_version_then_command_id() -> None:

@@ -13,8 +13,13 @@ class Fields(BaseModel):
 
 
 def entity(name: str, parent: str | None = None, children: tuple[str, ...] = ()) -> Entity:
-    return Entity(name=name, fields=Fields, parent=parent,
-                  parent_field=f"{parent}_id" if parent else None, children=children)
+    return Entity(
+        name=name,
+        fields=Fields,
+        parent=parent,
+        parent_field=f"{parent}_id" if parent else None,
+        children=children,
+    )
 
 
 def test_shop_registry_is_a_valid_dag() -> None:
@@ -26,7 +31,10 @@ def test_shop_registry_is_a_valid_dag() -> None:
 
 
 def test_cycle_is_refused_and_named() -> None:
-    with pytest.raises(RegistryError, match=r"cycle in entity hierarchy: (a -> b -> c -> a|b -> c -> a -> b|c -> a -> b -> c)"):
+    with pytest.raises(
+        RegistryError,
+        match=r"cycle in entity hierarchy: (a -> b -> c -> a|b -> c -> a -> b|c -> a -> b -> c)",
+    ):
         Registry("app", [entity("a", "c", ("b",)), entity("b", "a", ("c",)), entity("c", "b", ("a",))])
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import binascii
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +13,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from queuefirst.api.errors import PayloadTooLarge
+from queuefirst.api.errors import ApiError, BadRequest, PayloadTooLarge
 from queuefirst.api.routes import (
     add_command_routes,
     add_entity_routes,
@@ -48,11 +50,15 @@ def make_handler(
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        body = event.get("body") or ""
-        size = len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode())
-        if size > max_body_bytes:
-            error = PayloadTooLarge(f"body is {size} bytes; the limit is {max_body_bytes}", field="body")
-            return json_response(error.status, error.body()).build(event)  # type: ignore[arg-type]
+        error = _refuse_body(event, max_body_bytes)
+        if error is not None:
+            # Refused before routing: the resolver never parses such a body.
+            return {
+                "statusCode": error.status,
+                "headers": {"Content-Type": "application/json"},
+                "body": json.dumps(error.body()),
+                "isBase64Encoded": False,
+            }
         response: dict[str, Any] = app.resolve(event, context)
         logger.info(
             "request",
@@ -65,3 +71,19 @@ def make_handler(
         return response
 
     return handler
+
+
+def _refuse_body(event: dict[str, Any], max_body_bytes: int) -> ApiError | None:
+    body = event.get("body") or ""
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode()
+    except (ValueError, binascii.Error):
+        return BadRequest("body is not valid base64", field="body")
+    if len(raw) > max_body_bytes:
+        return PayloadTooLarge(f"body is {len(raw)} bytes; the limit is {max_body_bytes}", field="body")
+    if raw and event.get("isBase64Encoded"):
+        try:
+            raw.decode()
+        except UnicodeDecodeError:
+            return BadRequest("body is not UTF-8 text", field="body")
+    return None

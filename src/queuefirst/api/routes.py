@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel
 
-from queuefirst.api.errors import ApiError, MethodNotAllowed, NotFound, Unavailable
+from queuefirst.api.errors import ApiError, BadRequest, Invalid, MethodNotAllowed, NotFound, Unavailable
 from queuefirst.api.service import ApiService
 from queuefirst.entity import Entity
 from queuefirst.payloads import ID_PATTERN, create_body_model, patch_body_model
@@ -81,10 +81,11 @@ def add_entity_routes(
     key = _kw("key", KeyPath)
     list_params = [
         _kw("limit", Annotated[int, Query(ge=1, le=page_limit_max)], 50),
-        _kw("after", Annotated[str | None, Query(max_length=128)], None),
+        _kw("after", Annotated[str | None, Query(pattern=ID_PATTERN, max_length=128)], None),
     ]
     if entity.parent_field:
-        list_params.append(_kw(entity.parent_field, Annotated[str | None, Query(max_length=128)], None))
+        filter_type = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=128)]
+        list_params.append(_kw(entity.parent_field, filter_type, None))
 
     app.post(base, tags=tags, summary=f"Create a {entity.name} row (queued)")(
         _signature(create, [_kw("body", Annotated[create_model, Body(embed=False)])])
@@ -110,36 +111,38 @@ def add_command_routes(app: APIGatewayHttpResolver, service: ApiService) -> None
     )
 
 
+def _api_error(error: ApiError) -> Response[str]:
+    return json_response(error.status, error.body())
+
+
+def _send_error(_: SendError) -> Response[str]:
+    return _api_error(Unavailable("the queue did not accept the command; retry"))
+
+
+def _invalid(error: RequestValidationError) -> Response[str]:
+    first = error.errors()[0]
+    location = [str(p) for p in first.get("loc", ())]
+    if first.get("type") == "json_invalid":
+        return _api_error(BadRequest("body is not valid JSON", field="body"))
+    # ("body", "email") -> "email"; ("query", "limit") -> "limit"
+    field = ".".join(location[1:]) or (location[0] if location else "body")
+    return _api_error(Invalid(str(first["msg"]), field="id" if field == "key" else field))
+
+
 def add_error_handlers(
     app: APIGatewayHttpResolver, route_patterns: list[tuple[str, re.Pattern[str]]]
 ) -> None:
-    @app.exception_handler(ApiError)
-    def api_error(error: ApiError) -> Response[str]:
-        return json_response(error.status, error.body())
+    """Every domain error becomes its status here, and nowhere else."""
 
-    @app.exception_handler(SendError)
-    def send_error(error: SendError) -> Response[str]:
-        return api_error(Unavailable("the queue did not accept the command; retry"))
-
-    @app.exception_handler(RequestValidationError)
-    def invalid(error: RequestValidationError) -> Response[str]:
-        first = error.errors()[0]
-        location = [str(p) for p in first.get("loc", ())]
-        if first.get("type") == "json_invalid":
-            return json_response(
-                400, {"error": {"code": "bad_request", "field": "body", "message": "body is not valid JSON"}}
-            )
-        # ("body", "email") -> "email"; ("query", "limit") -> "limit"
-        field = ".".join(location[1:]) or (location[0] if location else "body")
-        if field == "key":
-            field = "id"
-        return json_response(422, {"error": {"code": "invalid", "field": field, "message": first["msg"]}})
-
-    @app.not_found
     def not_found(_: Exception) -> Response[str]:
         path = app.current_event.path
         allowed = sorted({method for method, pattern in route_patterns if pattern.fullmatch(path)})
         if allowed:
-            error: ApiError = MethodNotAllowed(f"{app.current_event.http_method} not allowed on {path}")
+            error = MethodNotAllowed(f"{app.current_event.http_method} not allowed on {path}")
             return json_response(error.status, error.body(), headers={"Allow": ", ".join(allowed)})
-        return api_error(NotFound(f"no route for {path}"))
+        return _api_error(NotFound(f"no route for {path}"))
+
+    app.exception_handler(ApiError)(_api_error)
+    app.exception_handler(SendError)(_send_error)
+    app.exception_handler(RequestValidationError)(_invalid)
+    app.not_found(not_found)

@@ -125,6 +125,11 @@ class ApiService:
 
 def _validated(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     try:
-        return check()
+        payload = check()
     except PayloadError as error:
         raise Invalid(error.message, field=error.field) from error
+    for field, value in payload.items():
+        # PostgreSQL text cannot hold NUL: refuse it here rather than poison a queue.
+        if isinstance(value, str) and "\x00" in value:
+            raise Invalid("text may not contain NUL characters", field=field)
+    return payload

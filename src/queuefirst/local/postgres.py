@@ -91,7 +91,7 @@ class EmbeddedPostgres:
             _check_traversable(self.data_dir, account)
             for path in [self.data_dir, *self.data_dir.rglob("*")]:
                 os.chown(path, account.pw_uid, account.pw_gid)
-        run_as = {"user": account.pw_uid, "group": account.pw_gid} if account else {}
+        user, group = (account.pw_uid, account.pw_gid) if account else (None, None)
         pgdata = self.data_dir / "pgdata"
         if not (pgdata / "PG_VERSION").exists():
             shutil.rmtree(pgdata, ignore_errors=True)
@@ -109,7 +109,8 @@ class EmbeddedPostgres:
                 ],
                 check=True,
                 capture_output=True,
-                **run_as,  # type: ignore[arg-type]
+                user=user,
+                group=group,
             )
         self.port = self.port or free_port()
         if port_in_use(self.port):
@@ -134,7 +135,8 @@ class EmbeddedPostgres:
             stdout=log,
             stderr=log,
             start_new_session=True,
-            **run_as,  # type: ignore[arg-type]
+            user=user,
+            group=group,
         )
         process = self.process
         wait_until(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from queuefirst.names import dead_letter_queue_name, queue_name
 from queuefirst.registry import Registry
@@ -33,7 +33,7 @@ def ensure_queues(client: SQSClient, registry: Registry) -> dict[str, EntityQueu
             Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)},
         )["QueueUrl"]
         dlq_arn = _arn(client, dlq_url)
-        attributes = {
+        attributes: dict[Any, str] = {
             "VisibilityTimeout": str(entity.scaling.visibility_timeout_seconds),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(entity.scaling.max_receive_count)}

@@ -53,7 +53,7 @@ def purge_table_name(entity: str) -> str:
 def _column_type(annotation: object) -> TypeEngine[typing.Any]:
     # The field's JSON schema says what it holds, whatever the Python spelling
     # (EmailStr, Literal, Annotated constraints, Optional).
-    schema = TypeAdapter(annotation).json_schema()
+    schema = TypeAdapter[typing.Any](annotation).json_schema()  # type: ignore[arg-type]
     kinds = [s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"]
     kind = kinds[0] if len(kinds) == 1 else {}
     if "enum" in kind or "const" in kind:

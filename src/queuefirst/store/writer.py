@@ -96,7 +96,7 @@ class EntityWriter:
             if command.op is Op.DELETE:
                 result.children += self._cascade(command, [command.key])
             elif command.op is Op.CREATE and self.entity.parent_field:
-                marker = markers.get(command.payload[self.entity.parent_field])
+                marker = markers.get(str(command.payload[self.entity.parent_field]))
                 if marker is not None and marker.stamp > command.stamp:
                     # Born under a parent already cascaded: the cascade would
                     # have reached this row, so send what it would have sent.
@@ -208,9 +208,10 @@ class EntityWriter:
             *(new[s] > func.coalesce(old[s], literal("")) for s in self._stamp_columns),
             new[FIRST_CREATED] < old[FIRST_CREATED],
         )
-        stmt = stmt.on_conflict_do_update(index_elements=["id"], set_=assignments, where=changed)
-        stmt = stmt.returning(self.rows.c.id, *(self.rows.c[s] for s in self._stamp_columns))
-        written = {row[0]: set(row[1:]) for row in conn.execute(stmt)}
+        upsert = stmt.on_conflict_do_update(index_elements=["id"], set_=assignments, where=changed).returning(
+            self.rows.c.id, *(self.rows.c[s] for s in self._stamp_columns)
+        )
+        written = {row[0]: set(row[1:]) for row in conn.execute(upsert)}
         # A command won if some column now holds its stamp (stamps are unique).
         return [(c, c.stamp in written.get(c.key, ())) for c in commands]
 
@@ -224,12 +225,12 @@ class EntityWriter:
             version=command.version,
             trail=[step.model_dump(mode="json") for step in command.trail],
         )
-        marker = marker.on_conflict_do_update(
+        upsert = marker.on_conflict_do_update(
             index_elements=["parent_id"],
             set_={c: marker.excluded[c] for c in ("stamp", "command_id", "version", "trail")},
             where=marker.excluded.stamp > self.purges.c.stamp,
         ).returning(self.purges.c.parent_id)
-        won = conn.execute(marker).first() is not None
+        won = conn.execute(upsert).first() is not None
         under_parent = self.rows.c[self.entity.parent_field] == command.key
         conn.execute(
             self.rows.update()

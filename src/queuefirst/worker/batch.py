@@ -65,7 +65,10 @@ class BatchApplier:
             results = self._apply_in_transaction(decoded)
         except (OperationalError, InterfaceError, PoolTimeout) as error:
             for message_id in decoded:
-                report.fail(message_id, f"database unavailable: {type(error.orig or error).__name__}")
+                report.fail(
+                    message_id,
+                    f"database unavailable: {type(getattr(error, 'orig', None) or error).__name__}",
+                )
             return report
         for message_id, result in results.items():
             if isinstance(result, str):

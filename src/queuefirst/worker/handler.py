@@ -58,6 +58,8 @@ def make_handler(root: WorkerRoot) -> Callable[[dict[str, Any], LambdaContext], 
     @root.metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         records = [SQSRecord(r) for r in event.get("Records", [])]
+        if not records:
+            return {"batchItemFailures": []}
         with timed(root.metrics, "ApplyLatency"):
             report = root.applier.apply([Message(r.message_id, r.body) for r in records])
         _observe(root, records, report)
@@ -67,9 +69,10 @@ def make_handler(root: WorkerRoot) -> Callable[[dict[str, Any], LambdaContext], 
             if reason is not None:
                 raise RecordFailed(reason)
 
-        return process_partial_response(
+        response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
+        return dict(response)
 
     return handler
 

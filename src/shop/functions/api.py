@@ -4,4 +4,4 @@ from queuefirst.api.root import build_api
 from queuefirst.settings import ApiSettings
 from shop.registry import load_registry
 
-handler = build_api(load_registry(), ApiSettings())  # type: ignore[call-arg]  # from the environment
+handler = build_api(load_registry(), ApiSettings())  # settings from the environment

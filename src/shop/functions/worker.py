@@ -10,6 +10,6 @@ from queuefirst.settings import WorkerSettings
 from queuefirst.worker.handler import make_handler
 from queuefirst.worker.root import build_worker
 
-settings = WorkerSettings()  # type: ignore[call-arg]  # read from the environment
+settings = WorkerSettings()  # read from the environment
 root = build_worker(importlib.import_module(f"shop.entities.{settings.entity}").ENTITY, settings)
 handler = make_handler(root)
