@@ -7,7 +7,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class CommonSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+    # Only the aliases are read: field names like `app` or `entity` must not
+    # pick up unrelated environment variables.
+    model_config = SettingsConfigDict(extra="ignore")
 
     database_url: str = Field(alias="DATABASE_URL")
     sqs_endpoint_url: str | None = Field(default=None, alias="SQS_ENDPOINT_URL")

@@ -24,8 +24,13 @@ class EntityQueues:
     dlq_arn: str
 
 
-def ensure_queues(client: SQSClient, registry: Registry) -> dict[str, EntityQueues]:
-    """Create (or update) every queue with its redrive policy and visibility timeout."""
+def ensure_queues(
+    client: SQSClient, registry: Registry, *, visibility_timeout: int | None = None
+) -> dict[str, EntityQueues]:
+    """Create (or update) every queue with its redrive policy and visibility timeout.
+
+    `visibility_timeout` overrides every entity's own (local use only).
+    """
     made: dict[str, EntityQueues] = {}
     for entity in registry.values():
         dlq_url = client.create_queue(
@@ -34,7 +39,7 @@ def ensure_queues(client: SQSClient, registry: Registry) -> dict[str, EntityQueu
         )["QueueUrl"]
         dlq_arn = _arn(client, dlq_url)
         attributes: dict[Any, str] = {
-            "VisibilityTimeout": str(entity.scaling.visibility_timeout_seconds),
+            "VisibilityTimeout": str(visibility_timeout or entity.scaling.visibility_timeout_seconds),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(entity.scaling.max_receive_count)}
             ),

@@ -1,0 +1,118 @@
+"""An SQS event source, as Lambda's event source mapping runs one.
+
+Per worker: up to `maximum_concurrency` pollers (bounded by the local pool),
+each receiving up to `batch_size` messages, waiting up to the batching
+window to fill a batch, invoking the function once per batch and deleting
+only what succeeded: everything on a partial batch response but the listed
+failures, nothing on a function error. Redelivery after the visibility
+timeout and the move to the dead-letter queue after `maxReceiveCount` are
+the queue's own redrive policy, as on AWS.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from queuefirst.entity import Entity
+from queuefirst.local.events import sqs_event
+from queuefirst.local.queues import EntityQueues
+from queuefirst.local.runtime import Invocation, RuntimePool
+from queuefirst.local.stats import Stats
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+SQS_RECEIVE_LIMIT = 10
+
+
+class EventSourcePoller:
+    def __init__(
+        self,
+        entity: Entity,
+        queues: EntityQueues,
+        client: SQSClient,
+        pool: RuntimePool,
+        stats: Stats,
+        report: Callable[[Invocation, int], None],
+        region: str,
+    ) -> None:
+        self.entity = entity
+        self.queues = queues
+        self.client = client
+        self.pool = pool
+        self.stats = stats
+        self.report = report
+        self.region = region
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    @property
+    def concurrency(self) -> int:
+        return max(1, min(self.entity.scaling.maximum_concurrency, self.pool.spec.concurrency))
+
+    def start(self) -> EventSourcePoller:
+        for index in range(self.concurrency):
+            thread = threading.Thread(
+                target=self._run, name=f"poller-{self.entity.name}-{index}", daemon=True
+            )
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(timeout=25)
+
+    def _run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                messages = self._receive_batch()
+                if messages:
+                    self._deliver(messages)
+            except Exception:
+                self.stop_event.wait(1)
+
+    def _receive_batch(self) -> list[dict[str, Any]]:
+        """Long-poll for a first message, then fill the batch until the window closes."""
+        scaling = self.entity.scaling
+        batch: list[dict[str, Any]] = []
+        deadline: float | None = None
+        while len(batch) < scaling.batch_size and not self.stop_event.is_set():
+            remaining = 1.0 if deadline is None else deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            got: list[Any] = self.client.receive_message(
+                QueueUrl=self.queues.url,
+                MaxNumberOfMessages=min(SQS_RECEIVE_LIMIT, scaling.batch_size - len(batch)),
+                WaitTimeSeconds=1 if remaining >= 1 else 0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not batch and not got:
+                return []  # back to the loop, which checks for a stop
+            if deadline is None:
+                deadline = time.monotonic() + scaling.batching_window_seconds
+            elif not got:
+                self.stop_event.wait(0.05)
+            batch += got
+        return batch
+
+    def _deliver(self, messages: list[dict[str, Any]]) -> None:
+        event = sqs_event(messages, arn=self.queues.arn, region=self.region)
+        result = self.pool.invoke(event)
+        self.stats.record(self.pool.spec.name, result.duration_ms, result.ok)
+        self.report(result, len(messages))
+        if not result.ok:
+            return  # a function error deletes nothing: the whole batch comes back
+        failed = {f.get("itemIdentifier") for f in (result.payload or {}).get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), SQS_RECEIVE_LIMIT):
+            chunk = done[start : start + SQS_RECEIVE_LIMIT]
+            self.client.delete_message_batch(
+                QueueUrl=self.queues.url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )

@@ -1,0 +1,253 @@
+"""Each function as a pool of real Lambda runtimes.
+
+One instance is AWS's Runtime Interface Emulator wrapping
+`python -m awslambdaric <handler>`, the very entrypoint the images run. RIE
+serves one invocation at a time, so a function with concurrency N is N
+instances. An instance that crashes or overruns its timeout is replaced and
+its invocation fails, as on Lambda.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from queuefirst.local.ports import free_port, port_in_use, wait_until
+
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What a function needs to run locally: its handler, environment and limits."""
+
+    name: str
+    handler: str
+    environment: dict[str, str]
+    timeout_seconds: int
+    memory_mb: int
+    concurrency: int
+    # Run in a container instead: the command that starts one instance with
+    # RIE listening on the given port (see `queuefirst dev --images`).
+    container_command: Callable[[int], list[str]] | None = None
+
+
+@dataclass(frozen=True)
+class Invocation:
+    function: str
+    ok: bool
+    duration_ms: float
+    payload: Any
+    error: str | None = None
+
+
+@dataclass
+class RuntimeInstance:
+    spec: FunctionSpec
+    rie: Path
+    log: IO[bytes]
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> RuntimeInstance:
+        self.port = free_port()
+        if self.spec.container_command is not None:
+            command = self.spec.container_command(self.port)
+        else:
+            # Every instance gets its own Runtime API port too: RIE's default
+            # (9001) would let only one instance run per machine.
+            command = [
+                str(self.rie),
+                "--log-level",
+                "error",
+                "--runtime-interface-emulator-address",
+                f"127.0.0.1:{self.port}",
+                "--runtime-api-address",
+                f"127.0.0.1:{free_port()}",
+                sys.executable,
+                "-m",
+                "awslambdaric",
+                self.spec.handler,
+            ]
+        env = {
+            **_base_environment(),
+            **self.spec.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": self.spec.name,
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.spec.timeout_seconds),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.spec.memory_mb),
+        }
+        self.process = subprocess.Popen(
+            command,
+            env=env,
+            stdout=self.log,
+            stderr=self.log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        process = self.process
+        wait_until(
+            lambda: port_in_use(self.port),
+            timeout=60,
+            what=f"{self.spec.name} runtime",
+            alive=lambda: process.poll() is None,
+        )
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def invoke(self, event: Any) -> Invocation:
+        started = time.perf_counter()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{INVOKE_PATH}", data=json.dumps(event).encode(), method="POST"
+        )
+        # RIE enforces the function timeout itself; the margin covers its reply.
+        try:
+            with urllib.request.urlopen(request, timeout=self.spec.timeout_seconds + 10) as response:  # noqa: S310 - loopback
+                raw = response.read()
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
+            return Invocation(self.spec.name, False, _ms(started), None, f"runtime unreachable: {error}")
+        duration = _ms(started)
+        text = raw.decode(errors="replace")
+        if text.startswith("Task timed out"):
+            return Invocation(self.spec.name, False, duration, None, text.strip())
+        try:
+            payload = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            return Invocation(self.spec.name, False, duration, None, f"invalid response: {text[:200]}")
+        if isinstance(payload, dict) and {"errorType", "errorMessage"} <= payload.keys():
+            return Invocation(
+                self.spec.name, False, duration, payload, f"{payload['errorType']}: {payload['errorMessage']}"
+            )
+        return Invocation(self.spec.name, True, duration, payload)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self.spec.container_command is not None:
+            from queuefirst.local.containers import remove_container
+
+            remove_container(self.spec.name, self.port)  # the client's exit may leave it behind
+
+
+class RuntimePool:
+    """N instances of one function; an invocation takes one, or waits for one."""
+
+    def __init__(self, spec: FunctionSpec, rie: Path, log_dir: Path) -> None:
+        self.spec = spec
+        self.rie = rie
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log = open(log_dir / f"{spec.name}.log", "ab")  # noqa: SIM115 - lives as long as the pool
+        self.instances: list[RuntimeInstance] = []
+        self._idle: queue.Queue[RuntimeInstance] = queue.Queue()
+        self._lock = threading.Lock()
+        self.replaced = 0
+
+    def start(self) -> RuntimePool:
+        for _ in range(self.spec.concurrency):
+            instance = RuntimeInstance(self.spec, self.rie, self.log).start()
+            self.instances.append(instance)
+            self._idle.put(instance)
+        return self
+
+    def warm(self, event: Any) -> list[Invocation]:
+        """Initialise every instance now (RIE starts the runtime on first invoke),
+        so the first requests of a session do not pay the cold start."""
+        results: list[Invocation] = []
+        threads = [
+            threading.Thread(target=lambda i=i: results.append(i.invoke(event))) for i in self.instances
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return results
+
+    def pids(self) -> list[int]:
+        return [i.pid for i in self.instances if i.pid is not None]
+
+    def invoke(self, event: Any, wait: float | None = None) -> Invocation:
+        instance = self._idle.get(timeout=wait)
+        try:
+            result = instance.invoke(event)
+        finally:
+            if not instance.alive():
+                instance = self._replace(instance)
+            self._idle.put(instance)
+        return result
+
+    def _replace(self, dead: RuntimeInstance) -> RuntimeInstance:
+        dead.stop()
+        fresh = RuntimeInstance(self.spec, self.rie, self.log).start()
+        with self._lock:
+            self.instances[self.instances.index(dead)] = fresh
+            self.replaced += 1
+        return fresh
+
+    def stop(self) -> None:
+        for instance in self.instances:
+            instance.stop()
+        self.log.close()
+
+
+def _base_environment() -> dict[str, str]:
+    keep = (
+        "PATH",
+        "HOME",
+        "LANG",
+        "LC_ALL",
+        "TZ",
+        "PYTHONPATH",
+        "VIRTUAL_ENV",
+        "SSL_CERT_FILE",
+        "REQUESTS_CA_BUNDLE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    )
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.setdefault("AWS_ACCESS_KEY_ID", "local")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def start_pools(specs: Sequence[FunctionSpec], rie: Path, log_dir: Path) -> dict[str, RuntimePool]:
+    pools: dict[str, RuntimePool] = {}
+    try:
+        for spec in specs:
+            pools[spec.name] = RuntimePool(spec, rie, log_dir).start()
+    except BaseException:
+        for pool in pools.values():
+            pool.stop()
+        raise
+    return pools

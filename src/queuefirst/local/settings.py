@@ -1,0 +1,52 @@
+"""Settings of the local stack: environment first, then command-line flags."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from queuefirst.registry import Registry
+
+
+class DevSettings(BaseSettings):
+    # No populate_by_name: field names like `home` would read $HOME.
+    model_config = SettingsConfigDict(extra="ignore")
+
+    home: Path = Field(default=Path(".queuefirst"), alias="QUEUEFIRST_HOME")
+    host: str = Field(default="127.0.0.1", alias="QUEUEFIRST_HOST")
+    port: int = Field(default=3000, alias="QUEUEFIRST_PORT")
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    sqs_endpoint_url: str | None = Field(default=None, alias="SQS_ENDPOINT_URL")
+    pg_port: int = Field(default=0, alias="QUEUEFIRST_PG_PORT")
+    sqs_port: int = Field(default=0, alias="QUEUEFIRST_SQS_PORT")
+    region: str = Field(default="us-east-1", alias="AWS_REGION")
+    registry: str = Field(default="shop.registry:load_registry", alias="QUEUEFIRST_REGISTRY")
+    api_handler: str = Field(default="shop.functions.api.handler", alias="QUEUEFIRST_API_HANDLER")
+    worker_handler: str = Field(default="shop.functions.worker.handler", alias="QUEUEFIRST_WORKER_HANDLER")
+    # "orders=3,api=2": local pool sizes over the registry's local_concurrency.
+    concurrency: str = Field(default="", alias="QUEUEFIRST_CONCURRENCY")
+    # Seconds; 0 keeps each entity's own (6x its timeout). Lower it to see
+    # retries and dead letters within seconds instead of minutes.
+    visibility_timeout: int = Field(default=0, alias="QUEUEFIRST_VISIBILITY_TIMEOUT")
+    api_concurrency: int = Field(default=2, alias="QUEUEFIRST_API_CONCURRENCY")
+
+    def concurrency_overrides(self) -> dict[str, int]:
+        overrides: dict[str, int] = {}
+        for part in filter(None, (p.strip() for p in self.concurrency.split(","))):
+            name, _, value = part.partition("=")
+            if not value.isdigit() or int(value) < 1:
+                raise ValueError(f"QUEUEFIRST_CONCURRENCY: {part!r} is not <function>=<positive number>")
+            overrides[name.strip()] = int(value)
+        return overrides
+
+
+def load_registry(spec: str) -> Registry:
+    """`package.module:function` returning the application's Registry."""
+    module_name, _, function = spec.partition(":")
+    registry = getattr(importlib.import_module(module_name), function or "load_registry")()
+    if not isinstance(registry, Registry):
+        raise TypeError(f"{spec} did not return a Registry")
+    return registry

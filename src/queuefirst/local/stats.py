@@ -1,0 +1,55 @@
+"""Per-function figures for the local stack's live table."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FunctionStats:
+    invocations: int = 0
+    errors: int = 0
+    durations: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+    queue_depth: int | None = None
+    dlq_depth: int | None = None
+
+    def percentile(self, p: float) -> float | None:
+        if not self.durations:
+            return None
+        ordered = sorted(self.durations)
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+class Stats:
+    def __init__(self, functions: list[str]) -> None:
+        self._lock = threading.Lock()
+        self.functions = {name: FunctionStats() for name in functions}
+
+    def record(self, function: str, duration_ms: float, ok: bool) -> None:
+        with self._lock:
+            stats = self.functions[function]
+            stats.invocations += 1
+            stats.errors += 0 if ok else 1
+            stats.durations.append(duration_ms)
+
+    def depths(self, function: str, queue: int | None, dlq: int | None) -> None:
+        with self._lock:
+            self.functions[function].queue_depth = queue
+            self.functions[function].dlq_depth = dlq
+
+    def rows(self) -> list[tuple[str, int, int, float | None, float | None, int | None, int | None]]:
+        with self._lock:
+            return [
+                (
+                    name,
+                    s.invocations,
+                    s.errors,
+                    s.percentile(50),
+                    s.percentile(99),
+                    s.queue_depth,
+                    s.dlq_depth,
+                )
+                for name, s in self.functions.items()
+            ]
