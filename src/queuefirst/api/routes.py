@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 
 from queuefirst.api.errors import ApiError, BadRequest, Invalid, MethodNotAllowed, NotFound, Unavailable
 from queuefirst.api.service import ApiService
@@ -119,6 +120,10 @@ def _send_error(_: SendError) -> Response[str]:
     return _api_error(Unavailable("the queue did not accept the command; retry"))
 
 
+def _database_down(_: OperationalError) -> Response[str]:
+    return _api_error(Unavailable("the database is unavailable; retry"))
+
+
 def _invalid(error: RequestValidationError) -> Response[str]:
     first = error.errors()[0]
     location = [str(p) for p in first.get("loc", ())]
@@ -144,5 +149,6 @@ def add_error_handlers(
 
     app.exception_handler(ApiError)(_api_error)
     app.exception_handler(SendError)(_send_error)
+    app.exception_handler(OperationalError)(_database_down)
     app.exception_handler(RequestValidationError)(_invalid)
     app.not_found(not_found)

@@ -21,7 +21,12 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def wait_until(
-    ready: Callable[[], bool], *, timeout: float, what: str, alive: Callable[[], bool] = lambda: True
+    ready: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    alive: Callable[[], bool] = lambda: True,
+    interval: float = 0.05,
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -29,5 +34,5 @@ def wait_until(
             return
         if not alive():
             raise RuntimeError(f"{what} exited before it was ready")
-        time.sleep(0.05)
+        time.sleep(interval)
     raise TimeoutError(f"{what} was not ready after {timeout:.0f}s")

@@ -10,6 +10,7 @@ its invocation fails, as on Lambda.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import queue
@@ -18,8 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +60,12 @@ class RuntimeInstance:
     log: IO[bytes]
     port: int = 0
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _connection: http.client.HTTPConnection | None = field(default=None, repr=False)
+
+    def _close_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def start(self) -> RuntimeInstance:
         self.port = free_port()
@@ -115,14 +120,22 @@ class RuntimeInstance:
 
     def invoke(self, event: Any) -> Invocation:
         started = time.perf_counter()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{INVOKE_PATH}", data=json.dumps(event).encode(), method="POST"
-        )
-        # RIE enforces the function timeout itself; the margin covers its reply.
+        # One kept-open connection per instance: the pool lends an instance to
+        # one thread at a time. Never retried: a retried POST could run twice.
         try:
-            with urllib.request.urlopen(request, timeout=self.spec.timeout_seconds + 10) as response:  # noqa: S310 - loopback
-                raw = response.read()
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
+            if self._connection is None:
+                self._connection = http.client.HTTPConnection(
+                    "127.0.0.1", self.port, timeout=self.spec.timeout_seconds + 10
+                )
+            self._connection.request(
+                "POST",
+                INVOKE_PATH,
+                body=json.dumps(event).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            raw = self._connection.getresponse().read()
+        except (http.client.HTTPException, TimeoutError, OSError) as error:
+            self._close_connection()
             return Invocation(self.spec.name, False, _ms(started), None, f"runtime unreachable: {error}")
         duration = _ms(started)
         text = raw.decode(errors="replace")
@@ -139,6 +152,7 @@ class RuntimeInstance:
         return Invocation(self.spec.name, True, duration, payload)
 
     def stop(self) -> None:
+        self._close_connection()
         if self.process is not None and self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGTERM)

@@ -1,0 +1,124 @@
+"""`queuefirst dev` started as a subprocess, as a user starts it, and driven over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from queuefirst.local.ports import free_port
+from queuefirst.local.rie import rie_binary
+
+STARTUP_SECONDS = 120
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[str]
+    home: Path
+    url: str
+    log_path: Path
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return json.loads((self.home / "dev.json").read_text())
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"content-type": "application/json"} if data else {},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def eventually(self, check: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"{what} not reached in {timeout}s; stack log tail:\n{self.log()[-3000:]}")
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "queuefirst.cli", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "QUEUEFIRST_HOME": str(self.home)},
+            timeout=120,
+        )
+
+
+@pytest.fixture(scope="session")
+def rie_path() -> str:
+    """Fetched once per run from the aws-sam-cli wheel, as `make dev` does."""
+    cache = Path(tempfile.gettempdir()) / "queuefirst-test-rie"
+    return str(rie_binary(cache))
+
+
+def start_stack(rie: str, *flags: str) -> RunningStack:
+    # Straight under /tmp: the embedded PostgreSQL runs as an unprivileged user.
+    home = Path(tempfile.mkdtemp(prefix="queuefirst-e2e-"))
+    home.chmod(0o755)
+    port = free_port()
+    log_path = home / "stack.log"
+    env = {**os.environ, "QUEUEFIRST_HOME": str(home), "QUEUEFIRST_RIE": rie, "PYTHONUNBUFFERED": "1"}
+    for variable in ("DATABASE_URL", "SQS_ENDPOINT_URL"):
+        env.pop(variable, None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "queuefirst.cli", "dev", "--port", str(port), "--no-table", *flags],
+        stdout=open(log_path, "w"),  # noqa: SIM115 - the child owns it
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    stack = RunningStack(process, home, f"http://127.0.0.1:{port}", log_path)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while "is up" not in stack.log():
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_stack(stack)
+            raise AssertionError(f"queuefirst dev did not start:\n{stack.log()}")
+        time.sleep(0.2)
+    return stack
+
+
+def stop_stack(stack: RunningStack) -> int:
+    if stack.process.poll() is None:
+        stack.process.send_signal(signal.SIGINT)  # Ctrl-C
+        try:
+            stack.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            stack.process.kill()
+            stack.process.wait()
+    shutil.rmtree(stack.home, ignore_errors=True)
+    return stack.process.returncode
+
+
+@pytest.fixture(scope="module")
+def stack(rie_path: str) -> Iterator[RunningStack]:
+    # A short visibility timeout so retries and dead letters take seconds.
+    running = start_stack(rie_path, "--visibility-timeout", "2")
+    yield running
+    stop_stack(running)
