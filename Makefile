@@ -3,9 +3,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha1(open('pyproject.toml','rb').read()).hexdigest()[:12])")
+STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib;print(hashlib.sha1(open('pyproject.toml','rb').read()).hexdigest()[:12])")
+# checkov pins libraries the project pins differently: it gets a venv of its own.
+CHECKOV_VERSION := 3.3.30
+CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: dev test test-fast lint format bench images clean
+.PHONY: dev test test-fast lint format bench images images-push synth lock clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,26 +17,47 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+$(CHECKOV):
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+
 dev: $(STAMP)
 	$(VENV)/bin/queuefirst dev $(ARGS)
 
-test: $(STAMP)
-	$(PY) -m pytest $(ARGS)
+test: $(STAMP) $(CHECKOV)
+	CHECKOV=$(CHECKOV) $(PY) -m pytest $(ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit $(ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench infra
+	$(VENV)/bin/ruff format --check src tests bench infra
 	$(VENV)/bin/mypy --strict src
+	cd infra && MYPYPATH=../src ../$(VENV)/bin/mypy --strict --config-file ../pyproject.toml queuefirst_infra app.py
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format src tests bench
-	$(VENV)/bin/ruff check --fix src tests bench
+	$(VENV)/bin/ruff format src tests bench infra
+	$(VENV)/bin/ruff check --fix src tests bench infra
 
 bench: $(STAMP)
 	$(PY) bench/invoke_overhead.py
 
+# One image per function on a shared base (docker buildx bake); see images/README.md.
+images: $(STAMP)
+	scripts/install-docker.sh
+	PYTHON_BASE=$$(scripts/make-python-base.sh) FINGERPRINTS=$$($(VENV)/bin/queuefirst plan --fingerprints) docker buildx bake
+
+images-push: $(STAMP)
+	scripts/install-docker.sh
+	scripts/start-registry.sh
+	PYTHON_BASE=$$(scripts/make-python-base.sh) FINGERPRINTS=$$($(VENV)/bin/queuefirst plan --fingerprints) REGISTRY=localhost:5000/ docker buildx bake --push
+
+synth: $(STAMP)
+	cd infra && ../$(PY) app.py
+
+lock:
+	scripts/lock.sh
+
 clean:
-	rm -rf $(VENV) .queuefirst .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-checkov .queuefirst .pytest_cache .mypy_cache .ruff_cache .hypothesis

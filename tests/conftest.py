@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 
 from queuefirst.local.postgres import EmbeddedPostgres
 from queuefirst.local.queues import EntityQueues, ensure_queues
+from queuefirst.local.rie import rie_binary
 from queuefirst.local.sqs import LocalSqs
 from queuefirst.migrate import upgrade
 from queuefirst.registry import Registry
@@ -27,6 +28,12 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "queuefirst-tests")
+
+
+@pytest.fixture(scope="session")
+def rie_path() -> str:
+    """AWS's aws-lambda-rie, fetched once per machine from the aws-sam-cli wheel."""
+    return str(rie_binary(Path(tempfile.gettempdir()) / "queuefirst-test-rie"))
 
 
 @pytest.fixture(scope="session")

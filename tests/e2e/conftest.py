@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from queuefirst.local.ports import free_port
-from queuefirst.local.rie import rie_binary
 
 STARTUP_SECONDS = 120
 
@@ -69,13 +68,6 @@ class RunningStack:
             env={**os.environ, "QUEUEFIRST_HOME": str(self.home)},
             timeout=120,
         )
-
-
-@pytest.fixture(scope="session")
-def rie_path() -> str:
-    """Fetched once per run from the aws-sam-cli wheel, as `make dev` does."""
-    cache = Path(tempfile.gettempdir()) / "queuefirst-test-rie"
-    return str(rie_binary(cache))
 
 
 def start_stack(rie: str, *flags: str) -> RunningStack:

@@ -1,0 +1,149 @@
+# One image per function, all sharing target "base".
+#
+#   docker buildx bake                       # everything (group "default")
+#   docker buildx bake worker-customers      # one function (also: group "customers")
+#   PYTHON_BASE=$(scripts/make-python-base.sh) docker buildx bake
+#   REGISTRY=localhost:5000/ TAG=abc123 docker buildx bake --push
+#   FINGERPRINTS=$(queuefirst plan --fingerprints) docker buildx bake
+#
+# Images: ${REGISTRY}${APP}-api:${TAG}, ${REGISTRY}${APP}-<entity>-worker:${TAG}.
+# Single-platform images without attestations: Lambda rejects OCI image indexes.
+
+variable "REGISTRY" {
+  # Prefix of every image name, with its trailing slash ("localhost:5000/", "<acct>.dkr.ecr.<region>.amazonaws.com/").
+  default = ""
+}
+variable "TAG" {
+  default = "dev"
+}
+variable "PYTHON_BASE" {
+  default = "python:3.12-slim"
+}
+variable "APP" {
+  default = "shop"
+}
+variable "ENTITIES" {
+  default = ["customers", "products", "orders", "order_items"]
+}
+variable "PLATFORM" {
+  default = "linux/amd64"
+}
+variable "SOURCE_URL" {
+  default = "https://github.com/queuefirst/queuefirst"
+}
+variable "REVISION" {
+  # Leave empty for deployable builds: a label that changes with every commit changes
+  # every image's digest, and so redeploys every function.
+  default = ""
+}
+variable "FINGERPRINTS" {
+  # JSON object {"<function>": "<sha256>"} from `queuefirst plan --fingerprints`.
+  default = "{}"
+}
+variable "CA_BUNDLE" {
+  # CA bundle for a TLS-intercepting proxy, given to pip as the build secret "cacert".
+  default = "/etc/ssl/certs/ca-certificates.crt"
+}
+variable "PIP_INDEX_URL" {
+  default = ""
+}
+variable "PIP_EXTRA_INDEX_URL" {
+  default = ""
+}
+variable "PIP_TRUSTED_HOST" {
+  default = ""
+}
+
+function "image" {
+  params = [fn]
+  result = "${REGISTRY}${APP}-${fn}:${TAG}"
+}
+
+function "fingerprint" {
+  params = [fn]
+  result = lookup(jsondecode(FINGERPRINTS), fn, "")
+}
+
+target "_common" {
+  context   = "."
+  platforms = [PLATFORM]
+  attest    = ["type=provenance,disabled=true", "type=sbom,disabled=true"]
+  secret    = ["type=file,id=cacert,src=${CA_BUNDLE}"]
+  args = {
+    APP                 = APP
+    SOURCE_DATE_EPOCH   = "0"
+    PIP_INDEX_URL       = PIP_INDEX_URL
+    PIP_EXTRA_INDEX_URL = PIP_EXTRA_INDEX_URL
+    PIP_TRUSTED_HOST    = PIP_TRUSTED_HOST
+  }
+  labels = {
+    "org.opencontainers.image.source"   = SOURCE_URL
+    "org.opencontainers.image.revision" = REVISION
+    "queuefirst.app"                    = APP
+  }
+}
+
+target "base" {
+  inherits   = ["_common"]
+  dockerfile = "images/base/Dockerfile"
+  args = {
+    PYTHON_BASE = PYTHON_BASE
+  }
+  labels = {
+    "queuefirst.function"    = "base"
+    "queuefirst.fingerprint" = fingerprint("base")
+  }
+  tags = ["${REGISTRY}${APP}-base:${TAG}"]
+}
+
+target "api" {
+  inherits   = ["_common"]
+  dockerfile = "images/api/Dockerfile"
+  contexts   = { base = "target:base" }
+  labels = {
+    "org.opencontainers.image.title" = "${APP}-api"
+    "queuefirst.function"            = "api"
+    "queuefirst.fingerprint"         = fingerprint("api")
+  }
+  tags = [image("api")]
+}
+
+target "worker" {
+  name       = "worker-${entity}"
+  matrix     = { entity = ENTITIES }
+  inherits   = ["_common"]
+  dockerfile = "images/worker/Dockerfile"
+  contexts   = { base = "target:base" }
+  args = {
+    ENTITY = entity
+  }
+  labels = {
+    "org.opencontainers.image.title" = "${APP}-${entity}-worker"
+    "queuefirst.function"            = "worker-${entity}"
+    "queuefirst.entity"              = entity
+    "queuefirst.fingerprint"         = fingerprint("worker-${entity}")
+  }
+  tags = [image("${entity}-worker")]
+}
+
+group "default" {
+  targets = concat(["api"], [for e in ENTITIES : "worker-${e}"])
+}
+
+group "workers" {
+  targets = [for e in ENTITIES : "worker-${e}"]
+}
+
+# One group per function, named like its entity ("customers") or "api".
+group "customers" {
+  targets = ["worker-customers"]
+}
+group "products" {
+  targets = ["worker-products"]
+}
+group "orders" {
+  targets = ["worker-orders"]
+}
+group "order_items" {
+  targets = ["worker-order_items"]
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+"""CDK entry point: `cdk synth -c images=images.json` (see queuefirst_infra/config.py)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent / "src"))
+
+import aws_cdk as cdk  # noqa: E402
+
+from queuefirst_infra.build import build  # noqa: E402
+from queuefirst_infra.config import InfraConfig  # noqa: E402
+from shop.registry import load_registry  # noqa: E402
+
+
+def main() -> None:
+    app = cdk.App()
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT")
+    region = os.environ.get("CDK_DEFAULT_REGION")
+    env = cdk.Environment(account=account, region=region) if account and region else None
+    build(app, load_registry(), InfraConfig.from_context(app.node.try_get_context), env=env)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

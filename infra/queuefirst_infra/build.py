@@ -1,0 +1,88 @@
+"""Assemble every stack of an application from its registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import App, Environment, Tags
+
+from queuefirst.registry import Registry
+from queuefirst_infra import naming
+from queuefirst_infra.budget import check_connection_budget
+from queuefirst_infra.config import InfraConfig
+from queuefirst_infra.entity_stack import EntityStack
+from queuefirst_infra.registry_stack import RegistryStack
+from queuefirst_infra.shared_stack import SharedStack
+from queuefirst_infra.validation import validate_registry
+
+
+@dataclass(frozen=True)
+class Stacks:
+    registry: RegistryStack
+    shared: SharedStack
+    entities: dict[str, EntityStack]
+
+
+def build(app: App, registry: Registry, config: InfraConfig, env: Environment | None = None) -> Stacks:
+    """Check the registry and the connection budget, then define every stack.
+
+    Raises `InfraConfigError` (naming the entity and the setting, or the
+    numbers) before any stack is defined.
+    """
+    validate_registry(registry)
+    check_connection_budget(registry, config)
+    config.check()
+    name = registry.app
+    registry_stack = RegistryStack(
+        app,
+        naming.registry_stack_name(name),
+        registry=registry,
+        env=env,
+        description=f"{name}: ECR repositories, one per function",
+    )
+    shared = SharedStack(
+        app,
+        naming.shared_stack_name(name),
+        registry=registry,
+        config=config,
+        env=env,
+        description=f"{name}: network, database, HTTP API, migrations",
+    )
+    shared.add_stack_dependency(registry_stack)
+    entities: dict[str, EntityStack] = {}
+    for entity in _parents_first(registry):
+        stack = EntityStack(
+            app,
+            naming.entity_stack_name(name, entity),
+            registry=registry,
+            entity=registry[entity],
+            shared=shared,
+            config=config,
+            env=env,
+            description=f"{name}: entity {entity} (queue, worker, alarms)",
+        )
+        stack.add_stack_dependency(registry_stack)
+        parent = registry[entity].parent
+        if parent is not None:
+            # The parent's worker role must exist before this stack's key policy names it.
+            stack.add_stack_dependency(entities[parent])
+        entities[entity] = stack
+    # DBProxyTargetGroup takes no tags (CloudFormation rejects them).
+    Tags.of(app).add("queuefirst:app", name, exclude_resource_types=["AWS::RDS::DBProxyTargetGroup"])
+    return Stacks(registry_stack, shared, entities)
+
+
+def _parents_first(registry: Registry) -> list[str]:
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        parent = registry[name].parent
+        if parent is not None:
+            visit(parent)
+        order.append(name)
+
+    for name in registry:
+        visit(name)
+    return order

@@ -1,0 +1,147 @@
+"""Alarms and a dashboard for one function and, for workers, its queues."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from queuefirst.entity import Scaling
+from queuefirst_infra import naming
+
+PERIOD = Duration.minutes(1)
+
+
+def _notify(scope: Construct, alarms: list[cloudwatch.Alarm], topic_arn: str | None) -> None:
+    if topic_arn is None:
+        return
+    topic = sns.Topic.from_topic_arn(scope, "AlarmTopic", topic_arn)
+    for alarm in alarms:
+        alarm.add_alarm_action(actions.SnsAction(topic))
+        alarm.add_ok_action(actions.SnsAction(topic))
+
+
+def function_alarms(
+    scope: Construct, function: lambda_.IFunction, function_name: str, topic_arn: str | None
+) -> list[cloudwatch.Alarm]:
+    """Errors (the alarm `queuefirst deploy --strategy canary` watches) and throttles."""
+    alarms = [
+        cloudwatch.Alarm(
+            scope,
+            "ErrorsAlarm",
+            alarm_name=naming.error_alarm_name(function_name),
+            alarm_description=f"{function_name} reported errors",
+            metric=function.metric_errors(period=PERIOD, statistic="Sum"),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        ),
+        cloudwatch.Alarm(
+            scope,
+            "ThrottlesAlarm",
+            alarm_name=naming.throttle_alarm_name(function_name),
+            alarm_description=f"{function_name} was throttled",
+            metric=function.metric_throttles(period=Duration.minutes(5), statistic="Sum"),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        ),
+    ]
+    _notify(scope, alarms, topic_arn)
+    return alarms
+
+
+def oldest_message_threshold(scaling: Scaling) -> int:
+    """A message older than all its allowed receives should already be in the DLQ."""
+    return scaling.visibility_timeout_seconds * scaling.max_receive_count
+
+
+def queue_alarms(
+    scope: Construct,
+    *,
+    queue: sqs.Queue,
+    queue_name: str,
+    dead_letter_queue: sqs.Queue,
+    dead_letter_queue_name: str,
+    scaling: Scaling,
+    topic_arn: str | None,
+) -> list[cloudwatch.Alarm]:
+    alarms = [
+        cloudwatch.Alarm(
+            scope,
+            "DeadLettersAlarm",
+            alarm_name=f"{dead_letter_queue_name}-visible",
+            alarm_description=f"messages parked in {dead_letter_queue_name}; inspect and redrive",
+            metric=dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=PERIOD, statistic="Maximum"
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        ),
+        cloudwatch.Alarm(
+            scope,
+            "OldestMessageAlarm",
+            alarm_name=f"{queue_name}-oldest-message",
+            alarm_description=f"{queue_name} holds a message older than its retries allow",
+            metric=queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
+            threshold=oldest_message_threshold(scaling),
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=3,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        ),
+    ]
+    _notify(scope, alarms, topic_arn)
+    return alarms
+
+
+def worker_dashboard(
+    scope: Construct,
+    *,
+    name: str,
+    queue: sqs.Queue,
+    dead_letter_queue: sqs.Queue,
+    function: lambda_.IFunction,
+    alarms: list[cloudwatch.Alarm],
+) -> cloudwatch.Dashboard:
+    dashboard = cloudwatch.Dashboard(scope, "Dashboard", dashboard_name=name)
+    dashboard.add_widgets(
+        cloudwatch.AlarmStatusWidget(title="alarms", alarms=list(alarms), width=24, height=3)
+    )
+    dashboard.add_widgets(
+        cloudwatch.GraphWidget(
+            title="queue",
+            left=[
+                queue.metric_approximate_number_of_messages_visible(period=PERIOD),
+                queue.metric_approximate_number_of_messages_not_visible(period=PERIOD),
+                dead_letter_queue.metric_approximate_number_of_messages_visible(period=PERIOD),
+            ],
+            right=[queue.metric_approximate_age_of_oldest_message(period=PERIOD)],
+            width=12,
+        ),
+        cloudwatch.GraphWidget(
+            title="worker",
+            left=[
+                function.metric_invocations(period=PERIOD),
+                function.metric_errors(period=PERIOD),
+                function.metric_throttles(period=PERIOD),
+            ],
+            right=[function.metric_duration(period=PERIOD, statistic="p99")],
+            width=12,
+        ),
+    )
+    dashboard.add_widgets(
+        cloudwatch.GraphWidget(
+            title="concurrency",
+            left=[function.metric("ConcurrentExecutions", period=PERIOD, statistic="Maximum")],
+            width=12,
+        ),
+    )
+    return dashboard

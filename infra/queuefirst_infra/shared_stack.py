@@ -1,0 +1,185 @@
+"""The shared stack: network, database, the HTTP API with its function, migrations."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import CfnOutput, Duration, Stack, triggers
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from queuefirst import names
+from queuefirst.registry import Registry
+from queuefirst_infra import naming
+from queuefirst_infra.config import InfraConfig
+from queuefirst_infra.database import ADMIN_USER, Database
+from queuefirst_infra.functions import ImageFunction, ImageFunctionSpec, image_function, retention
+from queuefirst_infra.monitoring import function_alarms
+from queuefirst_infra.network import Network
+
+API_CMD = ("shop.functions.api.handler",)
+MIGRATE_CMD = ("shop.functions.migrate.handler",)  # runs `alembic upgrade head`
+MIGRATIONS_TIMEOUT_SECONDS = 600
+
+
+def queue_url_prefix(stack: Stack) -> str:
+    return f"https://sqs.{stack.region}.{stack.url_suffix}/{stack.account}/"
+
+
+def queue_arn(stack: Stack, queue_name: str) -> str:
+    return stack.format_arn(service="sqs", resource=queue_name)
+
+
+class SharedStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        registry: Registry,
+        config: InfraConfig,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        app = registry.app
+        self.app_name = app
+        self.network = Network(self, "Network")
+        self.database = Database(
+            self,
+            "Database",
+            app=app,
+            network=self.network,
+            config=config,
+            db_users=[naming.api_db_user(app)] + [naming.worker_db_user(app, e) for e in registry],
+        )
+        proxy_host = self.database.proxy.endpoint
+        common_env = {
+            "QUEUEFIRST_APP": app,
+            "QUEUEFIRST_QUEUE_URL_PREFIX": queue_url_prefix(self),
+            "QUEUEFIRST_DB_IAM_AUTH": "true",
+            "QUEUEFIRST_DB_POOL_SIZE": str(config.db_pool_size),
+        }
+        self.common_env = common_env
+
+        # -- api: reads through the proxy as a read-only user, writes only by sending commands
+        api_name = names.api_function_name(app)
+        self.api = image_function(
+            Construct(self, "Api"),
+            ImageFunctionSpec(
+                function_name=api_name,
+                repository=naming.repository_name(app, api_name),
+                image_key=api_name,
+                cmd=API_CMD,
+                memory_mb=config.api_memory_mb,
+                timeout_seconds=config.api_timeout_seconds,
+                reserved_concurrency=config.api_reserved_concurrency,
+                environment={
+                    **common_env,
+                    "DATABASE_URL": self.database.url(naming.api_db_user(app), proxy_host),
+                },
+            ),
+            config=config,
+            vpc=self.network.vpc,
+            security_group=self.network.functions,
+        )
+        self.api.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SendCommandsToEntityQueues",
+                actions=["sqs:SendMessage"],
+                resources=[queue_arn(self, names.queue_name(app, e)) for e in registry],
+            )
+        )
+        self.database.proxy.grant_connect(self.api.role, naming.api_db_user(app))
+        function_alarms(self.api.function, self.api.function, api_name, config.alarm_topic_arn)
+        self.http_api = self._http_api(app, self.api, config)
+
+        # -- migrations: same image family as the api, run on every deploy that changes it
+        self.migrations = self._migrations(app, registry, config)
+        CfnOutput(self, "ApiUrl", value=self.http_api_url)
+
+    def _http_api(self, app: str, api: ImageFunction, config: InfraConfig) -> apigwv2.HttpApi:
+        http_api = apigwv2.HttpApi(
+            self,
+            "HttpApi",
+            api_name=names.api_function_name(app),
+            default_integration=integrations.HttpLambdaIntegration("Api", api.alias),
+            create_default_stage=False,
+        )
+        stage = apigwv2.HttpStage(
+            self,
+            "DefaultStage",
+            http_api=http_api,
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(
+                rate_limit=config.api_throttle_rate, burst_limit=config.api_throttle_burst
+            ),
+        )
+        access_logs = logs.LogGroup(self, "ApiAccessLogs", retention=retention(config.log_retention_days))
+        cfn_stage = stage.node.default_child
+        assert isinstance(cfn_stage, apigwv2.CfnStage)
+        cfn_stage.access_log_settings = apigwv2.CfnStage.AccessLogSettingsProperty(
+            destination_arn=access_logs.log_group_arn,
+            format=json.dumps(
+                {
+                    "requestId": "$context.requestId",
+                    "ip": "$context.identity.sourceIp",
+                    "requestTime": "$context.requestTime",
+                    "routeKey": "$context.routeKey",
+                    "status": "$context.status",
+                    "latency": "$context.integrationLatency",
+                    "error": "$context.integrationErrorMessage",
+                },
+                separators=(",", ":"),
+            ),
+        )
+        self.http_api_url = stage.url
+        return http_api
+
+    def _migrations(self, app: str, registry: Registry, config: InfraConfig) -> ImageFunction:
+        name = naming.migrations_function_name(app)
+        api_name = names.api_function_name(app)
+        image_key = name if name in config.images else api_name
+        database = self.database
+        migrations = image_function(
+            Construct(self, "Migrations"),
+            ImageFunctionSpec(
+                function_name=name,
+                repository=naming.repository_name(app, name),
+                image_key=image_key,
+                cmd=MIGRATE_CMD,
+                memory_mb=512,
+                timeout_seconds=MIGRATIONS_TIMEOUT_SECONDS,
+                reserved_concurrency=1,
+                environment={
+                    "QUEUEFIRST_APP": app,
+                    "DATABASE_URL": database.url(ADMIN_USER, database.cluster.cluster_endpoint.hostname),
+                    "QUEUEFIRST_DB_SECRET_ARN": database.admin_secret.secret_arn,
+                    # The users the migrations create and grant (see database.py).
+                    "QUEUEFIRST_DB_USERS": json.dumps(
+                        {
+                            "api": naming.api_db_user(app),
+                            "workers": {e: naming.worker_db_user(app, e) for e in registry},
+                        },
+                        separators=(",", ":"),
+                    ),
+                },
+            ),
+            config=config,
+            vpc=self.network.vpc,
+            security_group=self.network.migrations,
+        )
+        database.admin_secret.grant_read(migrations.role)
+        triggers.Trigger(
+            self,
+            "RunMigrations",
+            handler=migrations.function,
+            timeout=Duration.seconds(MIGRATIONS_TIMEOUT_SECONDS + 60),
+            execute_after=[database.cluster, self.network],  # endpoints too: it reads the secret
+            execute_before=[self.api.function],
+            execute_on_handler_change=True,
+        )
+        return migrations

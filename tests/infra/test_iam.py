@@ -1,0 +1,164 @@
+"""Least privilege, read from the synthesized IAM and key policies.
+
+AWS itself can't run here, so policies are evaluated by a small matcher
+over the synthesized statements (Allow only; the templates hold no Deny
+that widens anything) with pseudo parameters filled in.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from queuefirst import names
+from queuefirst.registry import Registry
+from queuefirst_infra import naming
+from shop.registry import load_registry
+from tests.infra.infra_helpers import Synthesized, resources
+
+ENTITIES = list(load_registry())
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
+
+
+def queue_arn(name: str) -> str:
+    return f"arn:aws:sqs:eu-west-1:123456789012:{name}"
+
+
+def render(value: Any, template: Mapping[str, Any]) -> str:
+    """A CloudFormation value as a string: pseudo parameters filled in, own queues resolved."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Ref" in value:
+        return PSEUDO.get(value["Ref"], f"<ref:{value['Ref']}>")
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(render(part, template) for part in parts)
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        logical, attribute = value["Fn::GetAtt"]
+        resource = template["Resources"].get(logical, {})
+        if resource.get("Type") == "AWS::SQS::Queue" and attribute == "Arn":
+            return queue_arn(resource["Properties"]["QueueName"])
+        return f"<getatt:{logical}.{attribute}>"
+    return f"<{sorted(value)[0] if isinstance(value, dict) else value}>"
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(template: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        yield from policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def allowed(template: Mapping[str, Any], action: str, arn: str) -> bool:
+    for statement in statements(template):
+        if statement["Effect"] != "Allow":
+            continue
+        actions = as_list(statement["Action"])
+        if not any(fnmatch.fnmatchcase(action, a) for a in actions):
+            continue
+        for resource in as_list(statement["Resource"]):
+            if fnmatch.fnmatchcase(arn, render(resource, template)):
+                return True
+    return False
+
+
+def entity_template(synthesized: Synthesized, entity: str) -> Mapping[str, Any]:
+    return synthesized.templates[naming.entity_stack_name("shop", entity)]
+
+
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_worker_sends_only_to_its_children(synthesized: Synthesized, registry: Registry, entity: str) -> None:
+    template = entity_template(synthesized, entity)
+    children = set(registry[entity].children)
+    for target in registry:
+        arn = queue_arn(names.queue_name("shop", target))
+        assert allowed(template, "sqs:SendMessage", arn) == (target in children), (
+            f"{entity} worker send to {target}: expected {target in children}"
+        )
+        assert not allowed(template, "sqs:SendMessage", queue_arn(f"shop-{target}-dlq"))
+
+
+def test_customers_worker_cannot_reach_its_grandchild(synthesized: Synthesized) -> None:
+    template = entity_template(synthesized, "customers")
+    assert allowed(template, "sqs:SendMessage", queue_arn("shop-orders"))
+    assert not allowed(template, "sqs:SendMessage", queue_arn("shop-order_items"))
+    assert not allowed(template, "sqs:SendMessage", queue_arn("shop-products"))
+    assert not allowed(template, "sqs:SendMessage", queue_arn("shop-customers"))
+
+
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_worker_consumes_only_its_own_queue(
+    synthesized: Synthesized, registry: Registry, entity: str
+) -> None:
+    template = entity_template(synthesized, entity)
+    for target in registry:
+        arn = queue_arn(names.queue_name("shop", target))
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"):
+            assert allowed(template, action, arn) == (target == entity)
+
+
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_no_wildcards_on_queues_or_actions(synthesized: Synthesized, entity: str) -> None:
+    for statement in statements(entity_template(synthesized, entity)):
+        actions = as_list(statement["Action"])
+        assert not any(a in ("*", "sqs:*") for a in actions), statement
+        if any(a.startswith("sqs:") for a in actions):
+            assert "*" not in as_list(statement["Resource"]), statement
+
+
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_worker_connects_to_the_database_as_its_own_user(synthesized: Synthesized, entity: str) -> None:
+    template = entity_template(synthesized, entity)
+    users = [
+        render(resource, template).rsplit("/", 1)[-1]
+        for statement in statements(template)
+        if "rds-db:connect" in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    ]
+    assert users == [naming.worker_db_user("shop", entity)]
+
+
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_queue_key_names_only_the_api_and_the_parent(
+    synthesized: Synthesized, registry: Registry, entity: str
+) -> None:
+    template = entity_template(synthesized, entity)
+    (key,) = resources(template, "AWS::KMS::Key").values()
+    principals = {
+        render(principal, template)
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+        if statement.get("Sid") == "SendersEncryptThroughSqs"
+        for principal in as_list(statement["Principal"]["AWS"])
+    }
+    expected = {"arn:aws:iam::123456789012:role/shop-api"}
+    parent = registry[entity].parent
+    if parent is not None:
+        expected.add(f"arn:aws:iam::123456789012:role/shop-{parent}-worker")
+    assert principals == expected
+
+
+def test_api_sends_to_every_entity_queue_and_nothing_else(
+    synthesized: Synthesized, registry: Registry
+) -> None:
+    shared = synthesized.templates[naming.shared_stack_name("shop")]
+    for entity in registry:
+        arn = queue_arn(names.queue_name("shop", entity))
+        assert allowed(shared, "sqs:SendMessage", arn)
+        assert not allowed(shared, "sqs:ReceiveMessage", arn)
+        assert not allowed(shared, "sqs:DeleteMessage", arn)
+        assert not allowed(shared, "sqs:PurgeQueue", arn)
+    assert not allowed(shared, "sqs:SendMessage", queue_arn("shop-customers-dlq"))
+    api_users = [
+        render(resource, shared).rsplit("/", 1)[-1]
+        for policy_id, policy in resources(shared, "AWS::IAM::Policy").items()
+        if policy_id.startswith("ApiRole")
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "rds-db:connect" in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    ]
+    assert api_users == [naming.api_db_user("shop")]
