@@ -121,7 +121,13 @@ def function_images(root: Path, app: str = "shop") -> list[FunctionImage]:
     api_own = sorted(
         {
             *_present(
-                root, ["images/api/Dockerfile", f"src/{app}/registry.py", f"src/{app}/functions/api.py"]
+                root,
+                [
+                    "images/api/Dockerfile",
+                    f"src/{app}/registry.py",
+                    f"src/{app}/functions/api.py",
+                    f"src/{app}/functions/migrate.py",
+                ],
             ),
             *(p for p in _tree(root, f"src/{app}/entities") if p != entities_init),
             *_tree(root, f"src/{app}/migrations"),

@@ -18,6 +18,8 @@ class CommonSettings(BaseSettings):
     # Queue URLs resolved by name when absent; in AWS the stacks pass them.
     queue_url_prefix: str | None = Field(default=None, alias="QUEUEFIRST_QUEUE_URL_PREFIX")
     db_pool_size: int = Field(default=2, alias="QUEUEFIRST_DB_POOL_SIZE")
+    # On AWS: log in to RDS Proxy with an IAM token instead of a password.
+    db_iam_auth: bool = Field(default=False, alias="QUEUEFIRST_DB_IAM_AUTH")
 
 
 class ApiSettings(CommonSettings):

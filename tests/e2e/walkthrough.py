@@ -16,9 +16,10 @@ def gone(stack: RunningStack, path: str) -> bool:
 
 
 def walkthrough(stack: RunningStack) -> None:
-    status, created = stack.request("POST", "/customers", CUSTOMER)
+    status, created = stack.request("POST", "/customers", {"id": "ann", **CUSTOMER})
     assert status == 202
     customer = created["id"]
+    assert customer == "ann" and created["status_url"] == f"/commands/{created['command_id']}"
     stack.eventually(lambda: found(stack, f"/customers/{customer}"), what="customer applied")
     assert stack.request("GET", created["status_url"])[1]["status"] == "applied"
 
@@ -49,6 +50,8 @@ def walkthrough(stack: RunningStack) -> None:
         },
     )
     stack.eventually(lambda: found(stack, "/order_items/i-1"), what="item applied")
+    listed = stack.request("GET", "/order_items?order_id=o-1")[1]
+    assert [item["id"] for item in listed["items"]] == ["i-1"]
 
     assert stack.request("DELETE", f"/customers/{customer}")[0] == 202
     stack.eventually(lambda: gone(stack, "/order_items/i-1"), what="cascade reached the item")

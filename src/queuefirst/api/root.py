@@ -23,7 +23,12 @@ from queuefirst.versioning import VersionClock
 def build_api(
     registry: Registry, settings: ApiSettings
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        iam_auth=settings.db_iam_auth,
+        region=settings.aws_region,
+    )
     sender = CommandSender(
         sqs_client(settings.sqs_endpoint_url, settings.aws_region),
         settings.app,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from queuefirst.api.errors import Conflict, Invalid, NotFound
 from queuefirst.command import Command, Op
@@ -65,20 +65,14 @@ class ApiService:
                 parent_id = payload[entity.parent_field]
                 if not self.reader.exists(conn, self.registry[entity.parent], parent_id):
                     raise Invalid(f"no {entity.parent} with id {parent_id}", field=entity.parent_field)
-            for field, target in entity.references.items():
-                value = payload.get(field)
-                if value is not None and not self.reader.exists(conn, self.registry[target], value):
-                    raise Invalid(f"no {target} with id {value}", field=field)
+            self._check_references(conn, entity, payload)
         return self._enqueue(entity, Op.CREATE, key, payload)
 
     def update(self, entity: Entity, key: str, body: dict[str, Any]) -> Accepted:
         payload = _validated(lambda: validate_update(entity, body))
         self._require(entity, key)
         with self.engine.connect() as conn:
-            for field, target in entity.references.items():
-                value = payload.get(field)
-                if value is not None and not self.reader.exists(conn, self.registry[target], value):
-                    raise Invalid(f"no {target} with id {value}", field=field)
+            self._check_references(conn, entity, payload)
         return self._enqueue(entity, Op.UPDATE, key, payload)
 
     def delete(self, entity: Entity, key: str) -> Accepted:
@@ -104,6 +98,12 @@ class ApiService:
             # until its worker logs it.
             return {"command_id": str(command_id), "status": "pending"}
         return {**row, "command_id": str(row["command_id"])}
+
+    def _check_references(self, conn: Connection, entity: Entity, payload: dict[str, Any]) -> None:
+        for field, target in entity.references.items():
+            value = payload.get(field)
+            if value is not None and not self.reader.exists(conn, self.registry[target], value):
+                raise Invalid(f"no {target} with id {value}", field=field)
 
     def _require(self, entity: Entity, key: str) -> None:
         with self.engine.connect() as conn:

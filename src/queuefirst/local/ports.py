@@ -1,8 +1,9 @@
-"""Small helpers for local servers."""
+"""Small helpers for local servers: ports and processes."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -36,3 +37,15 @@ def wait_until(
             raise RuntimeError(f"{what} exited before it was ready")
         time.sleep(interval)
     raise TimeoutError(f"{what} was not ready after {timeout:.0f}s")
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, sig: int, timeout: float) -> None:
+    """Ask a server to stop with `sig`; kill it if it has not stopped in `timeout` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

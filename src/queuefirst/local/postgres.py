@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from queuefirst.local.ports import free_port, port_in_use, wait_until
+from queuefirst.local.ports import free_port, port_in_use, stop_process, wait_until
 
 SERVICE_USER = "queuefirst-pg"
 
@@ -148,11 +148,4 @@ class EmbeddedPostgres:
         return self
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)  # "fast" shutdown
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, signal.SIGINT, timeout=20)  # SIGINT: PostgreSQL's "fast" shutdown

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-from queuefirst.local.ports import free_port, port_in_use, wait_until
+from queuefirst.local.ports import free_port, port_in_use, stop_process, wait_until
 
 
 class SqsServerError(RuntimeError):
@@ -49,11 +49,4 @@ class LocalSqs:
         return self
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, signal.SIGTERM, timeout=10)

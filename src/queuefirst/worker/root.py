@@ -18,7 +18,12 @@ def build_worker(entity: Entity, settings: WorkerSettings) -> WorkerRoot:
     if entity.name != settings.entity:
         raise ValueError(f"QUEUEFIRST_ENTITY={settings.entity} but the loaded entity is {entity.name}")
     service = worker_function_name(settings.app, entity.name)
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        iam_auth=settings.db_iam_auth,
+        region=settings.aws_region,
+    )
     # Only this entity's tables (and the shared command log) are known here.
     schema = build_schema([entity])
     sender = CommandSender(

@@ -1,0 +1,55 @@
+"""Database users with least privilege: the api reads, each worker writes its own tables.
+
+On Aurora the functions log in through RDS Proxy with IAM tokens, so each
+user is also granted `rds_iam` where that role exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+from queuefirst.store.schema import StoreSchema
+
+
+@dataclass(frozen=True)
+class DatabaseUsers:
+    api: str
+    workers: dict[str, str]  # entity -> user
+
+
+def _quote(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"database user names are letters, digits and underscores: {name!r}")
+    return f'"{name}"'
+
+
+def grant_statements(schema: StoreSchema, users: DatabaseUsers) -> list[str]:
+    statements: list[str] = []
+    every_table = [t.name for t in schema.metadata.sorted_tables]
+    for user in [users.api, *users.workers.values()]:
+        statements.append(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') "
+            f"THEN CREATE ROLE {_quote(user)} LOGIN; END IF; END $$"
+        )
+        statements.append(f"REVOKE ALL ON {', '.join(every_table)} FROM {_quote(user)}")
+        statements.append(
+            f"DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam') "
+            f"THEN GRANT rds_iam TO {_quote(user)}; END IF; END $$"
+        )
+    readable = [t.name for t in schema.metadata.sorted_tables if t.name != schema.failures.name]
+    statements.append(f"GRANT SELECT ON {', '.join(readable)} TO {_quote(users.api)}")
+    for entity, user in users.workers.items():
+        tables = schema.entities[entity]
+        own = [tables.rows.name] + ([tables.purges.name] if tables.purges is not None else [])
+        statements.append(f"GRANT SELECT, INSERT, UPDATE ON {', '.join(own)} TO {_quote(user)}")
+        statements.append(f"GRANT SELECT, INSERT ON {schema.commands.name} TO {_quote(user)}")
+        statements.append(f"GRANT SELECT, INSERT ON {schema.failures.name} TO {_quote(user)}")
+        statements.append(f"GRANT USAGE ON SEQUENCE {schema.failures.name}_id_seq TO {_quote(user)}")
+    return statements
+
+
+def apply_grants(conn: Connection, schema: StoreSchema, users: DatabaseUsers) -> None:
+    for statement in grant_statements(schema, users):
+        conn.execute(text(statement))
