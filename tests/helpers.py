@@ -22,7 +22,7 @@ def receive_event(
     while len(messages) < max_messages:
         got = client.receive_message(
             QueueUrl=queue.url,
-            MaxNumberOfMessages=max_messages - len(messages),
+            MaxNumberOfMessages=min(10, max_messages - len(messages)),
             WaitTimeSeconds=0 if messages else wait,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],

@@ -70,10 +70,11 @@ class RunningStack:
         )
 
 
-def start_stack(rie: str, *flags: str) -> RunningStack:
+def start_stack(rie: str, *flags: str, home: Path | None = None) -> RunningStack:
     # Straight under /tmp: the embedded PostgreSQL runs as an unprivileged user.
-    home = Path(tempfile.mkdtemp(prefix="queuefirst-e2e-"))
-    home.chmod(0o755)
+    if home is None:
+        home = Path(tempfile.mkdtemp(prefix="queuefirst-e2e-"))
+        home.chmod(0o755)
     port = free_port()
     log_path = home / "stack.log"
     env = {**os.environ, "QUEUEFIRST_HOME": str(home), "QUEUEFIRST_RIE": rie, "PYTHONUNBUFFERED": "1"}
@@ -96,7 +97,7 @@ def start_stack(rie: str, *flags: str) -> RunningStack:
     return stack
 
 
-def stop_stack(stack: RunningStack) -> int:
+def stop_stack(stack: RunningStack, *, keep_home: bool = False) -> int:
     if stack.process.poll() is None:
         stack.process.send_signal(signal.SIGINT)  # Ctrl-C
         try:
@@ -104,7 +105,8 @@ def stop_stack(stack: RunningStack) -> int:
         except subprocess.TimeoutExpired:
             stack.process.kill()
             stack.process.wait()
-    shutil.rmtree(stack.home, ignore_errors=True)
+    if not keep_home:
+        shutil.rmtree(stack.home, ignore_errors=True)
     return stack.process.returncode
 
 

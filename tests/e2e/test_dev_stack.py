@@ -4,17 +4,22 @@ against `queuefirst dev` running as a subprocess."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from pathlib import Path
 
 import psutil
 import pytest
 from sqlalchemy import text
 
+from queuefirst.command import Command, Op
+from queuefirst.local.events import sqs_event
 from queuefirst.store.engine import make_engine
 from tests.e2e.conftest import RunningStack, start_stack, stop_stack
 from tests.e2e.walkthrough import CUSTOMER, found, gone, walkthrough
@@ -189,3 +194,112 @@ def test_ctrl_c_leaves_no_orphan_process(rie_path: str) -> None:
     time.sleep(0.5)
     leftovers = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
     assert leftovers == []
+
+
+def run_dev(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "queuefirst.cli", "dev", "--no-table", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+    )
+
+
+def test_an_unreachable_database_is_one_clear_line_and_nothing_is_left(tmp_path: object) -> None:
+    before = {p.pid for p in psutil.process_iter()}
+    result = run_dev("--port", "0", DATABASE_URL="postgresql://nobody@127.0.0.1:9/none")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "queuefirst: cannot reach PostgreSQL at postgresql://nobody@127.0.0.1:9/none "
+        "(OperationalError): check DATABASE_URL"
+    )
+    assert [
+        p
+        for p in psutil.process_iter(["name"])
+        if p.pid not in before and p.info["name"] in ("postgres", "aws-lambda-rie")
+    ] == []
+
+
+def test_an_unreachable_sqs_endpoint_is_one_clear_line(rie_path: str) -> None:
+    result = run_dev("--port", "0", SQS_ENDPOINT_URL="http://127.0.0.1:9", QUEUEFIRST_RIE=rie_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "queuefirst: cannot reach SQS at http://127.0.0.1:9 (EndpointConnectionError): check SQS_ENDPOINT_URL"
+    )
+
+
+def test_a_missing_emulator_binary_is_one_clear_line() -> None:
+    result = run_dev("--port", "0", QUEUEFIRST_RIE="/nonexistent/aws-lambda-rie")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "queuefirst: QUEUEFIRST_RIE=/nonexistent/aws-lambda-rie is not an executable file"
+    )
+
+
+def test_malformed_http_never_crashes_the_gateway(stack: RunningStack) -> None:
+    host, port = stack.url.removeprefix("http://").split(":")
+    for garbage in (
+        b"\x00\x01\x02 nonsense\r\n\r\n",
+        b"GET\r\n\r\n",
+        b"POST /customers HTTP/1.1\r\nContent-Length: nope\r\n\r\n",
+        b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
+    ):
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(garbage)
+            sock.settimeout(5)
+            try:
+                reply = sock.recv(200)
+            except TimeoutError:
+                reply = b""
+        # The server's own 4xx (an HTTP/0.9 request gets a bare error page), never a 5xx.
+        assert b"Error code: 5" not in reply and not reply.startswith(b"HTTP/1.1 5")
+        assert reply.startswith((b"HTTP/1.1 4", b"HTTP/1.0 4", b"<!DOCTYPE")) or not reply
+    assert stack.request("GET", "/openapi.json")[0] == 200
+
+
+def test_data_is_kept_across_runs_and_reset_starts_clean(rie_path: str) -> None:
+    first = start_stack(rie_path)
+    try:
+        first.request("POST", "/customers", {"id": "kept", **CUSTOMER})
+        first.eventually(lambda: found(first, "/customers/kept"), what="customer applied")
+    finally:
+        stop_stack(first, keep_home=True)
+    again = start_stack(rie_path, home=first.home)
+    try:
+        assert found(again, "/customers/kept")
+    finally:
+        stop_stack(again, keep_home=True)
+    reset = start_stack(rie_path, "--reset", home=first.home)
+    try:
+        assert gone(reset, "/customers/kept")
+    finally:
+        stop_stack(reset)
+
+
+def test_invoke_runs_one_event_through_a_real_runtime(stack: RunningStack, tmp_path: Path) -> None:
+    command = Command(
+        command_id=uuid.uuid4(),
+        entity="products",
+        op=Op.CREATE,
+        key="invoked",
+        version=1,
+        payload={"sku": "INV-1", "name": "Invoked", "price_minor": 1, "currency": "EUR"},
+    )
+    event = sqs_event(
+        [{"MessageId": "m-1", "ReceiptHandle": "r-1", "Body": command.to_json()}],
+        arn="arn:aws:sqs:us-east-1:000000000000:shop-products",
+        region="us-east-1",
+    )
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    result = stack.cli("invoke", "products", str(path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"batchItemFailures": []}
+    assert found(stack, "/products/invoked")
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**event, "Records": [{**event["Records"][0], "body": "nope"}]}))
+    result = stack.cli("invoke", "worker-products", str(bad))
+    assert json.loads(result.stdout) == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert stack.cli("invoke", "widgets", str(path)).returncode == 1

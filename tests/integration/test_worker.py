@@ -260,3 +260,44 @@ def test_a_poison_message_ends_in_the_dead_letter_queue_after_max_receives(
     assert invocations == registry["products"].scaling.max_receive_count
     dead = sqs_client.receive_message(QueueUrl=q.dlq_url, WaitTimeSeconds=1)["Messages"]
     assert [m["MessageId"] for m in dead] == [message_id]
+
+
+def test_every_batch_emits_its_metrics_and_structured_logs(
+    clean_db: Engine,
+    queues: dict[str, EntityQueues],
+    sqs_client: Any,
+    api_sender: CommandSender,
+    workers: Callable[..., Handler],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    create = command("customers", "create", "c1", 1, CUSTOMER)
+    api_sender.send([create, create.model_copy(update={"command_id": create.command_id, "version": 1})])
+    send_raw(sqs_client, queues["customers"], "not a command")
+    capsys.readouterr()
+
+    workers("customers")(receive_event(sqs_client, queues["customers"]), Context())
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    emf = next(line for line in lines if "_aws" in line)
+    names = {m["Name"] for d in emf["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert {"CommandsApplied", "CommandsRejected", "ApplyLatency", "MessageAge"} <= names
+    assert emf["function"] == "shop-customers-worker"
+
+    def values(metric: Any) -> list[float]:  # EMF holds one value or a list of them
+        return [float(v) for v in (metric if isinstance(metric, list) else [metric])]
+
+    assert values(emf["CommandsRejected"]) == [1.0] and values(emf["ApplyLatency"])[0] >= 0
+    done = [line for line in lines if line.get("message") == "command done"]
+    assert done and all(line["command_id"] == str(create.command_id) for line in done)
+    assert done[0]["correlation_id"] == str(create.command_id)
+    failed = [line for line in lines if line.get("message") == "command failed"]
+    assert failed and failed[0]["reason"].startswith("malformed command")
+
+
+def test_more_than_ten_commands_go_out_in_batches_of_ten(
+    queues: dict[str, EntityQueues], sqs_client: Any, api_sender: CommandSender
+) -> None:
+    sent = [command("products", "delete", f"p{i}", i) for i in range(23)]
+    api_sender.send(sent)
+    received = bodies(receive_event(sqs_client, queues["products"], max_messages=30))
+    assert sorted(b["command_id"] for b in received) == sorted(str(c.command_id) for c in sent)

@@ -33,7 +33,13 @@ def make_gateway(host: str, port: int, invoke: Callable[[dict[str, Any]], Invoca
             return None  # one line per invocation comes from the stack, not here
 
         def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:
+                self._reply(400, {"message": "Bad Request: Content-Length"})
+                return
             if length > MAX_BODY:
                 self._reply(413, {"message": "Request Entity Too Large"})
                 return

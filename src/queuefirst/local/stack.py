@@ -25,7 +25,7 @@ from queuefirst.local.poller import EventSourcePoller
 from queuefirst.local.ports import port_in_use
 from queuefirst.local.postgres import EmbeddedPostgres
 from queuefirst.local.queues import EntityQueues, ensure_queues
-from queuefirst.local.rie import rie_binary
+from queuefirst.local.rie import RieError, rie_binary
 from queuefirst.local.runtime import FunctionSpec, Invocation, RuntimePool, start_pools
 from queuefirst.local.settings import DevSettings
 from queuefirst.local.sqs import LocalSqs
@@ -65,6 +65,7 @@ class DevStack:
     database_url: str = ""
     sqs_url: str = ""
     client: SQSClient | None = None
+    rie: Path = Path()
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -102,6 +103,10 @@ class DevStack:
             if port and port_in_use(port):
                 raise StackError(f"port {port} is in use: choose another with {variable}")
         self.settings.concurrency_overrides()  # refuse a malformed value before starting anything
+        try:
+            self.rie = rie_binary(self.home / "bin")
+        except RieError as error:
+            raise StackError(str(error)) from error
 
     def _start_database(self) -> None:
         if self.settings.database_url:
@@ -187,8 +192,7 @@ class DevStack:
         return specs
 
     def _start_functions(self) -> None:
-        rie = rie_binary(self.home / "bin")
-        self.pools = start_pools(self._function_specs(), rie, self.home / "logs")
+        self.pools = start_pools(self._function_specs(), self.rie, self.home / "logs")
         warmups = [
             threading.Thread(target=pool.warm, args=(_warmup_event(name, self.registry.app),))
             for name, pool in self.pools.items()

@@ -1,0 +1,70 @@
+"""Runtime pools: real `aws-lambda-rie` wrapping real `python -m awslambdaric`."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from queuefirst.local.runtime import FunctionSpec, RuntimePool
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def pool(rie_path: str, tmp_path: Path) -> Iterator[RuntimePool]:
+    spec = FunctionSpec(
+        "test-fn",
+        "tests.fixtures.handlers.handler",
+        {"PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])},
+        timeout_seconds=2,
+        memory_mb=128,
+        concurrency=2,
+    )
+    running = RuntimePool(spec, Path(rie_path), tmp_path).start()
+    yield running
+    running.stop()
+
+
+def test_a_pool_of_two_serves_two_invocations_at_once(pool: RuntimePool) -> None:
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(pool.invoke({"sleep": 0.5}))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(r.ok for r in results)
+    assert len({r.payload["pid"] for r in results}) == 2  # two runtimes, one invocation each
+
+
+def test_a_handler_error_fails_the_invocation_like_lambda(pool: RuntimePool) -> None:
+    result = pool.invoke({"raise": "nope"})
+    assert not result.ok and result.error == "ValueError: nope"
+    assert pool.invoke({"echo": 1}).payload["echo"] == 1
+
+
+def test_a_timeout_fails_the_invocation_and_the_next_one_runs(pool: RuntimePool) -> None:
+    result = pool.invoke({"sleep": 5})
+    assert not result.ok and "timed out" in (result.error or "")
+    assert 1900 < result.duration_ms < 4500
+    assert all(pool.invoke({"echo": n}).ok for n in range(3))
+
+
+def test_a_crashed_runtime_fails_its_invocation_and_is_replaced(pool: RuntimePool) -> None:
+    result = pool.invoke({"crash": True})
+    assert not result.ok
+    assert all(pool.invoke({"echo": n}).ok for n in range(4))
+
+
+def test_a_dead_emulator_is_replaced_by_a_new_instance(pool: RuntimePool) -> None:
+    first = pool.instances[0]
+    assert first.process is not None
+    first.process.kill()
+    first.process.wait()
+    results = [pool.invoke({"echo": n}) for n in range(4)]
+    assert pool.replaced == 1
+    assert sum(not r.ok for r in results) == 1  # the one that found it dead
+    assert results[-1].ok and all(i.alive() for i in pool.instances)
