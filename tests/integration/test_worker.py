@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -267,17 +268,29 @@ def test_every_batch_emits_its_metrics_and_structured_logs(
     queues: dict[str, EntityQueues],
     sqs_client: Any,
     api_sender: CommandSender,
-    workers: Callable[..., Handler],
+    registry: Registry,
+    postgres_url: str,
+    sqs_endpoint: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     create = command("customers", "create", "c1", 1, CUSTOMER)
-    api_sender.send([create, create.model_copy(update={"command_id": create.command_id, "version": 1})])
+    api_sender.send([create, create])  # SQS may deliver one command twice
     send_raw(sqs_client, queues["customers"], "not a command")
+    settings = WorkerSettings(
+        DATABASE_URL=postgres_url, SQS_ENDPOINT_URL=sqs_endpoint, QUEUEFIRST_ENTITY="customers"
+    )
+    root = build_worker(registry["customers"], settings)
+    # The logger writes to the stdout it found when first made; read it here instead.
+    logs = io.StringIO()
+    previous = root.logger.registered_handler.setStream(logs)
     capsys.readouterr()
+    try:
+        make_handler(root)(receive_event(sqs_client, queues["customers"]), Context())
+    finally:
+        root.logger.registered_handler.setStream(previous)
 
-    workers("customers")(receive_event(sqs_client, queues["customers"]), Context())
-
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    printed = capsys.readouterr().out + logs.getvalue()
+    lines = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
     emf = next(line for line in lines if "_aws" in line)
     names = {m["Name"] for d in emf["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
     assert {"CommandsApplied", "CommandsRejected", "ApplyLatency", "MessageAge"} <= names
