@@ -268,7 +268,8 @@ def _dev(args: argparse.Namespace) -> int:
         container_command = container_command_for(registry)
     stack = DevStack(settings, registry, log=live.log, container_command=container_command, reset=args.reset)
     stopped = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # Ctrl-C, kill, or the terminal closing: stop everything we started.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stopped.set())
     try:
         stack.start()

@@ -303,3 +303,24 @@ def test_invoke_runs_one_event_through_a_real_runtime(stack: RunningStack, tmp_p
     result = stack.cli("invoke", "worker-products", str(bad))
     assert json.loads(result.stdout) == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
     assert stack.cli("invoke", "widgets", str(path)).returncode == 1
+
+
+def test_a_stack_killed_outright_does_not_block_the_next_start(rie_path: str) -> None:
+    """SIGKILL gives `queuefirst dev` no chance to stop its servers; the next
+    run in the same place takes over the data directory instead of failing."""
+    first = start_stack(rie_path)
+    children = psutil.Process(first.process.pid).children(recursive=True)
+    try:
+        first.request("POST", "/customers", {"id": "survivor", **CUSTOMER})
+        first.eventually(lambda: found(first, "/customers/survivor"), what="customer applied")
+        first.process.kill()
+        first.process.wait()
+        again = start_stack(rie_path, home=first.home)
+        try:
+            assert found(again, "/customers/survivor")
+        finally:
+            stop_stack(again)
+    finally:
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()

@@ -73,6 +73,20 @@ def _check_traversable(path: Path, account: pwd.struct_passwd) -> None:
             )
 
 
+def _stop_leftover_server(pgdata: Path) -> None:
+    """A server an earlier run left behind (its parent was killed) holds the data
+    directory; it is ours, so stop it rather than fail on its lock file."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except (OSError, ValueError, IndexError):
+        return
+    if "postgres" not in cmdline or str(pgdata) not in cmdline:
+        return
+    os.kill(pid, signal.SIGINT)
+    wait_until(lambda: not Path(f"/proc/{pid}").exists(), timeout=30, what="the leftover PostgreSQL")
+
+
 @dataclass
 class EmbeddedPostgres:
     data_dir: Path
@@ -93,6 +107,7 @@ class EmbeddedPostgres:
                 os.chown(path, account.pw_uid, account.pw_gid)
         user, group = (account.pw_uid, account.pw_gid) if account else (None, None)
         pgdata = self.data_dir / "pgdata"
+        _stop_leftover_server(pgdata)
         if not (pgdata / "PG_VERSION").exists():
             shutil.rmtree(pgdata, ignore_errors=True)
             subprocess.run(
