@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib;print(hashlib.s
 CHECKOV_VERSION := 3.3.30
 CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: dev test test-fast lint format bench images images-push synth lock clean
+.PHONY: dev test test-py312 test-fast lint format bench images images-push synth lock clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ dev: $(STAMP)
 
 test: $(STAMP) $(CHECKOV)
 	CHECKOV=$(CHECKOV) $(PY) -m pytest $(ARGS)
+
+# The images' default Python: the kit and its real-server tests in a venv of its own.
+PY312 ?= python3.12
+test-py312:
+	$(MAKE) VENV=.venv312 PYTHON=$(PY312) test ARGS="tests/unit tests/integration $(ARGS)"
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit $(ARGS)
@@ -60,4 +65,4 @@ lock:
 	scripts/lock.sh
 
 clean:
-	rm -rf $(VENV) .venv-checkov .queuefirst .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv312 .venv-checkov .queuefirst .pytest_cache .mypy_cache .ruff_cache .hypothesis
