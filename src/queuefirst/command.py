@@ -14,8 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-# Wide enough for microseconds since the epoch for the next 3000 years.
+# Versions fit PostgreSQL's BIGINT; twenty digits hold any of them.
 _VERSION_DIGITS = 20
+_VERSION_LIMIT = 2**63
 
 
 class Op(StrEnum):
@@ -41,7 +42,7 @@ class Command(BaseModel):
     entity: str = Field(min_length=1, max_length=64)
     op: Op
     key: str = Field(min_length=1, max_length=128)
-    version: int = Field(ge=0, lt=10**_VERSION_DIGITS)
+    version: int = Field(ge=0, lt=_VERSION_LIMIT)
     payload: dict[str, JsonValue] = Field(default_factory=dict)
     trail: tuple[TrailStep, ...] = ()
 
@@ -49,9 +50,14 @@ class Command(BaseModel):
     def stamp(self) -> str:
         """Total order of commands: fixed-width version, then the command id.
 
-        Compared as bytes (the store's stamp columns use the "C" collation).
+        A cascade (`purge`) is ordered as the delete it comes from: the first
+        command of its trail. Otherwise, when a child's create and its
+        parent's delete share a version (two api processes in the same
+        microsecond), the tie would be broken by the derived id, not by the
+        delete's own. Compared as bytes (stamp columns use the "C" collation).
         """
-        return f"{self.version:0{_VERSION_DIGITS}d}.{self.command_id}"
+        origin = self.trail[0].command_id if self.op is Op.PURGE and self.trail else self.command_id
+        return f"{self.version:0{_VERSION_DIGITS}d}.{origin}"
 
     def to_json(self) -> str:
         return self.model_dump_json()

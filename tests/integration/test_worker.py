@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select, text
 
 from queuefirst.local.queues import EntityQueues
 from queuefirst.registry import Registry
-from queuefirst.sender import CommandSender, ForbiddenTarget, sqs_client
+from queuefirst.sender import CommandSender, ForbiddenTarget, SendError, sqs_client
 from queuefirst.settings import WorkerSettings
 from queuefirst.store.schema import StoreSchema
 from queuefirst.worker.handler import make_handler
@@ -314,3 +314,43 @@ def test_more_than_ten_commands_go_out_in_batches_of_ten(
     api_sender.send(sent)
     received = bodies(receive_event(sqs_client, queues["products"], max_messages=30))
     assert sorted(b["command_id"] for b in received) == sorted(str(c.command_id) for c in sent)
+
+
+def test_a_cascade_whose_children_failed_to_send_sends_them_on_redelivery(
+    clean_db: Engine,
+    queues: dict[str, EntityQueues],
+    sqs_client: Any,
+    api_sender: CommandSender,
+    workers: Callable[..., Handler],
+    registry: Registry,
+    postgres_url: str,
+    sqs_endpoint: str,
+) -> None:
+    api_sender.send([command("orders", "create", "o1", 1, {"customer_id": "c1", "currency": "EUR"})])
+    workers("orders")(receive_event(sqs_client, queues["orders"]), Context())
+    purge = command("customers", "delete", "c1", 5).derive(entity="orders", op="purge", key="c1")  # type: ignore[arg-type]
+    send_raw(sqs_client, queues["orders"], purge.to_json())
+    event = receive_event(sqs_client, queues["orders"])
+
+    root = build_worker(
+        registry["orders"],
+        WorkerSettings(DATABASE_URL=postgres_url, SQS_ENDPOINT_URL=sqs_endpoint, QUEUEFIRST_ENTITY="orders"),
+    )
+    real_send = root.applier.sender.send
+    calls = 0
+
+    def flaky_send(commands: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise SendError({"x": "throttled"})
+        real_send(commands)
+
+    root.applier.sender.send = flaky_send  # type: ignore[method-assign]
+    handler = make_handler(root)
+    first = handler(event, Context())
+    assert failed_ids(first) == {event["Records"][0]["messageId"]}  # committed, children not sent
+    assert receive_event(sqs_client, queues["order_items"], wait=0)["Records"] == []
+    assert handler(event, Context()) == {"batchItemFailures": []}  # SQS redelivers: a duplicate now
+    sent = bodies(receive_event(sqs_client, queues["order_items"]))
+    assert [(b["op"], b["key"]) for b in sent] == [("purge", "o1")]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, case, func, literal, or_, select, text
+from sqlalchemy import Connection, Table, case, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from queuefirst.command import Command, Op, TrailStep
@@ -65,7 +65,7 @@ class EntityWriter:
                 results[command.command_id].outcome = Outcome.DUPLICATE
             else:
                 fresh.setdefault(command.command_id, command)
-        self._lock_parents(conn, commands)
+        self._lock(conn, commands)
         markers = self._markers(
             conn,
             {
@@ -84,16 +84,17 @@ class EntityWriter:
                 if not won:
                     results[command.command_id].outcome = Outcome.SUPERSEDED
         for command in fresh.values():
-            if command.op is Op.PURGE:
-                won, purged = self._purge(conn, command)
-                if not won:
-                    results[command.command_id].outcome = Outcome.SUPERSEDED
-                results[command.command_id].children += self._cascade(command, purged)
+            if command.op is Op.PURGE and not self._purge(conn, command):
+                results[command.command_id].outcome = Outcome.SUPERSEDED
         for command in {c.command_id: c for c in commands}.values():
             result = results[command.command_id]
             if result.outcome is Outcome.REJECTED:
                 continue
-            if command.op is Op.DELETE:
+            if command.op is Op.PURGE:
+                # Also for a duplicate: its first delivery may have failed to
+                # send these, which is why SQS delivered it again.
+                result.children += self._cascade(command, self._reached(conn, command))
+            elif command.op is Op.DELETE:
                 result.children += self._cascade(command, [command.key])
             elif command.op is Op.CREATE and self.entity.parent_field:
                 marker = markers.get(str(command.payload[self.entity.parent_field]))
@@ -110,22 +111,29 @@ class EntityWriter:
         query = select(self.commands.c.command_id).where(self.commands.c.command_id.in_(ids))
         return set(conn.scalars(query))
 
-    def _lock_parents(self, conn: Connection, commands: Iterable[Command]) -> None:
-        # A create reads its parent's purge marker; a purge writes it and then
-        # marks existing rows. Without this lock a create committing between
-        # the two would escape the cascade. Sorted to rule out deadlocks.
+    def _lock(self, conn: Connection, commands: Iterable[Command]) -> None:
+        """Transaction locks that keep concurrent batches of this entity apart.
+
+        A create reads its parent's purge marker; a purge writes it and then
+        marks existing rows: without a lock on the parent, a create committing
+        between the two would escape the cascade. And a create checks the
+        row's parent before its upsert: without a lock on the row, two creates
+        naming different parents could both pass. Taken in one sorted order,
+        so two batches cannot deadlock on them.
+        """
         if not self.entity.parent_field:
             return
         modes: dict[str, bool] = {}
         for command in commands:
             if command.op is Op.PURGE:
-                modes[command.key] = True
+                modes[f"parent/{command.key}"] = True
             elif command.op is Op.CREATE:
-                parent = str(command.payload[self.entity.parent_field])
+                parent = f"parent/{command.payload[self.entity.parent_field]}"
                 modes[parent] = modes.get(parent, False)
-        for parent, exclusive in sorted(modes.items()):
+                modes[f"row/{command.key}"] = True
+        for key, exclusive in sorted(modes.items()):
             fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-            conn.execute(text(f"SELECT {fn}(hashtextextended(:k, 0))"), {"k": f"{self.entity.name}/{parent}"})
+            conn.execute(text(f"SELECT {fn}(hashtextextended(:k, 0))"), {"k": f"{self.entity.name}/{key}"})
 
     def _markers(self, conn: Connection, parents: set[Any]) -> dict[str, _Marker]:
         if self.purges is None or not parents:
@@ -215,8 +223,11 @@ class EntityWriter:
         # A command won if some column now holds its stamp (stamps are unique).
         return [(c, c.stamp in written.get(c.key, ())) for c in commands]
 
-    def _purge(self, conn: Connection, command: Command) -> tuple[bool, list[str]]:
-        """Cascade from the parent `command.key`: returns (won, rows it reached)."""
+    def _purge(self, conn: Connection, command: Command) -> bool:
+        """Cascade from the parent `command.key`: mark it, tombstone what is under it.
+
+        Returns whether this cascade is the newest the parent has seen.
+        """
         assert self.purges is not None and self.entity.parent_field is not None
         marker = insert(self.purges).values(
             parent_id=command.key,
@@ -232,19 +243,27 @@ class EntityWriter:
         ).returning(self.purges.c.parent_id)
         won = conn.execute(upsert).first() is not None
         under_parent = self.rows.c[self.entity.parent_field] == command.key
-        conn.execute(
-            self.rows.update()
-            .where(under_parent, or_(self.rows.c[DELETED].is_(None), self.rows.c[DELETED] < command.stamp))
-            .values({DELETED: command.stamp})
-        )
-        # Rows that existed before the cascade (in stamp order) are the ones it
-        # reaches; rows created later are untouched and pass nothing on.
-        reached = conn.scalars(
+        stale = or_(self.rows.c[DELETED].is_(None), self.rows.c[DELETED] < command.stamp)
+        # In key order, as the upserts lock rows: concurrent batches cannot deadlock.
+        locked = select(self.rows.c.id).where(under_parent, stale).order_by(self.rows.c.id).with_for_update()
+        conn.execute(self.rows.update().where(self.rows.c.id.in_(locked)).values({DELETED: command.stamp}))
+        return won
+
+    def _reached(self, conn: Connection, command: Command) -> list[str]:
+        """Rows the cascade reaches: those that existed before it, in stamp order.
+
+        Rows created later are untouched and pass nothing on.
+        """
+        assert self.entity.parent_field is not None
+        query = (
             select(self.rows.c.id)
-            .where(and_(under_parent, self.rows.c[FIRST_CREATED] < command.stamp))
+            .where(
+                self.rows.c[self.entity.parent_field] == command.key,
+                self.rows.c[FIRST_CREATED] < command.stamp,
+            )
             .order_by(self.rows.c.id)
         )
-        return won, list(reached)
+        return list(conn.scalars(query))
 
     def _cascade(self, command: Command, keys: Iterable[str]) -> list[Command]:
         return [
