@@ -185,12 +185,18 @@ class Deployer:
             return DeployResult(plan.function, old_version, new_version, new_version, False)
         weight = round(plan.canary_percent / 100, 4)
         self._point(plan, old_version, {new_version: weight})
-        for _ in range(plan.canary_polls):
-            self._sleep(plan.poll_seconds)
-            if self.alarm_state(plan.alarm) == "ALARM":
-                self._say(f"{plan.function}: alarm {plan.alarm} in ALARM, rolling back")
-                self._point(plan, old_version, {})
-                return DeployResult(plan.function, old_version, new_version, old_version, True)
+        try:
+            for _ in range(plan.canary_polls):
+                self._sleep(plan.poll_seconds)
+                if self.alarm_state(plan.alarm) == "ALARM":
+                    self._say(f"{plan.function}: alarm {plan.alarm} in ALARM, rolling back")
+                    self._point(plan, old_version, {})
+                    return DeployResult(plan.function, old_version, new_version, old_version, True)
+        except BaseException:
+            # Ctrl-C or an API error mid-canary: never leave the traffic split.
+            self._say(f"{plan.function}: canary interrupted, rolling back to {old_version}")
+            self._point(plan, old_version, {})
+            raise
         self._point(plan, new_version, {})
         return DeployResult(plan.function, old_version, new_version, new_version, False)
 

@@ -89,13 +89,27 @@ class DeadLetters:
             self._release(entity, letters)
             return chosen
         self._release(entity, others)
-        source = self.url(entity, dead=False)
-        for letter in chosen:
-            self.client.send_message(
-                QueueUrl=source, MessageBody=letter.body, MessageAttributes=letter.message_attributes
+        source, dead = self.url(entity, dead=False), self.url(entity)
+        moved: list[DeadLetter] = []
+        for start in range(0, len(chosen), 10):
+            chunk = chosen[start : start + 10]
+            sent = self.client.send_message_batch(
+                QueueUrl=source,
+                Entries=[
+                    {"Id": str(i), "MessageBody": m.body, "MessageAttributes": m.message_attributes}
+                    for i, m in enumerate(chunk)
+                ],
             )
-            self.client.delete_message(QueueUrl=self.url(entity), ReceiptHandle=letter.receipt_handle)
-        return chosen
+            # Delete only what reached the source queue; the rest stays dead.
+            ok = [chunk[int(entry["Id"])] for entry in sent.get("Successful", [])]
+            if ok:
+                self.client.delete_message_batch(
+                    QueueUrl=dead,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(ok)],
+                )
+            moved += ok
+        self._release(entity, [m for m in chosen if m not in moved])
+        return moved
 
     def _receive(self, entity: str, limit: int) -> list[DeadLetter]:
         url = self.url(entity)

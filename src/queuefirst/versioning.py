@@ -23,9 +23,10 @@ class VersionClock:
         self._last = 0
         self._lock = threading.Lock()
 
-    def next(self) -> int:
+    def next(self, at_least: int = 0) -> int:
+        """The next version, and never below `at_least` (a version already seen)."""
         with self._lock:
-            self._last = max(self._now_ns() // 1000, self._last + 1)
+            self._last = max(self._now_ns() // 1000, self._last + 1, at_least)
             return self._last
 
 

@@ -1,7 +1,7 @@
 """The whole `shop` registry: for the api, the tools, the local stack and infra.
 
-Workers never import this: a worker loads only its own entity's module
-(`load_entity`), so its image holds no other entity's code.
+Workers never import this (it is not in their images): a worker's
+composition root imports only its own entity's module.
 """
 
 from __future__ import annotations

@@ -231,3 +231,17 @@ def test_plan_steps_for_a_canary() -> None:
     assert plan.alarm == "shop-orders-worker-errors"
     assert plan.canary_polls == 9
     assert plan.steps()[2] == "route 5% of alias live to the new version"
+
+
+def test_an_interrupted_canary_rolls_the_alias_back(aws: Aws) -> None:
+    """Ctrl-C (or an API error) while the canary is watched leaves no split traffic."""
+    name = aws.function()
+
+    def sleep(_: float) -> None:
+        assert weights(aws.alias(name)) == {"2": 0.1}  # the canary is live
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(aws, name, "--image", image(name, "5"), "--strategy", "canary", sleep=sleep)
+    alias = aws.alias(name)
+    assert alias["FunctionVersion"] == "1" and weights(alias) == {}

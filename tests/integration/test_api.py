@@ -236,3 +236,35 @@ def test_no_client_input_yields_a_5xx(
     event = http_event(method, path, query=query, body=body, headers={"content-type": "application/json"})
     response = api_handler(event, Context())
     assert response["statusCode"] < 500, response
+
+
+def test_a_lagging_api_clock_still_stamps_writes_above_what_the_row_holds(
+    registry: Registry,
+    engine: Engine,
+    clean_db: Engine,
+    sqs_client: Any,
+    sqs_endpoint: str,
+    queues: dict[str, EntityQueues],
+    apply: Callable[[str], None],
+) -> None:
+    """Versions are per api instance; one whose clock is behind must not have
+    its accepted PATCH silently superseded by an older-looking create."""
+    from queuefirst.api.service import ApiService
+    from queuefirst.sender import CommandSender
+    from queuefirst.sender import sqs_client as make_client
+    from queuefirst.store.reader import Reader
+    from queuefirst.store.schema import build_schema
+    from queuefirst.versioning import VersionClock
+
+    def service(now_ns: int) -> ApiService:
+        sender = CommandSender(make_client(sqs_endpoint, "us-east-1"), "shop")
+        return ApiService(
+            registry, engine, Reader(build_schema(registry)), sender, VersionClock(now_ns=lambda: now_ns)
+        )
+
+    ahead, behind = service(2_000_000_000_000_000_000), service(1_000_000_000_000_000_000)
+    ahead.create(registry["customers"], {**CUSTOMER, "id": "skew"})
+    apply("customers")
+    behind.update(registry["customers"], "skew", {"name": "Later"})
+    apply("customers")
+    assert behind.get(registry["customers"], "skew")["name"] == "Later"

@@ -66,18 +66,18 @@ class ApiService:
                 if not self.reader.exists(conn, self.registry[entity.parent], parent_id):
                     raise Invalid(f"no {entity.parent} with id {parent_id}", field=entity.parent_field)
             self._check_references(conn, entity, payload)
-        return self._enqueue(entity, Op.CREATE, key, payload)
+            floor = self.reader.latest_version(conn, entity, key)
+        return self._enqueue(entity, Op.CREATE, key, payload, floor)
 
     def update(self, entity: Entity, key: str, body: dict[str, Any]) -> Accepted:
         payload = _validated(lambda: validate_update(entity, body))
-        self._require(entity, key)
+        floor = self._require(entity, key)
         with self.engine.connect() as conn:
             self._check_references(conn, entity, payload)
-        return self._enqueue(entity, Op.UPDATE, key, payload)
+        return self._enqueue(entity, Op.UPDATE, key, payload, floor)
 
     def delete(self, entity: Entity, key: str) -> Accepted:
-        self._require(entity, key)
-        return self._enqueue(entity, Op.DELETE, key, {})
+        return self._enqueue(entity, Op.DELETE, key, {}, self._require(entity, key))
 
     def get(self, entity: Entity, key: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
@@ -105,18 +105,20 @@ class ApiService:
             if value is not None and not self.reader.exists(conn, self.registry[target], value):
                 raise Invalid(f"no {target} with id {value}", field=field)
 
-    def _require(self, entity: Entity, key: str) -> None:
+    def _require(self, entity: Entity, key: str) -> int:
+        """404 unless the row is visible; else the newest version written to it."""
         with self.engine.connect() as conn:
             if not self.reader.exists(conn, entity, key):
                 raise NotFound(f"no {entity.name} with id {key}", field="id")
+            return self.reader.latest_version(conn, entity, key)
 
-    def _enqueue(self, entity: Entity, op: Op, key: str, payload: dict[str, Any]) -> Accepted:
+    def _enqueue(self, entity: Entity, op: Op, key: str, payload: dict[str, Any], floor: int) -> Accepted:
         command = Command(
             command_id=self.mint_id(),
             entity=entity.name,
             op=op,
             key=key,
-            version=self.clock.next(),
+            version=self.clock.next(at_least=floor + 1),
             payload=payload,
         )
         self.sender.send([command])

@@ -83,6 +83,8 @@ def make_gateway(host: str, port: int, invoke: Callable[[dict[str, Any]], Invoca
             self.wfile.write(data)
 
         def _reply(self, status: int, body: dict[str, Any]) -> None:
+            if status >= 400:
+                self.close_connection = True  # an unread body must not pass for the next request
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

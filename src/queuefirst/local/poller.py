@@ -64,8 +64,9 @@ class EventSourcePoller:
 
     def stop(self) -> None:
         self.stop_event.set()
+        # An invocation in flight may run to its timeout; wait that long.
         for thread in self.threads:
-            thread.join(timeout=25)
+            thread.join(timeout=self.pool.spec.timeout_seconds + 15)
 
     def _run(self) -> None:
         while not self.stop_event.is_set():
@@ -108,11 +109,53 @@ class EventSourcePoller:
         self.report(result, len(messages))
         if not result.ok:
             return  # a function error deletes nothing: the whole batch comes back
-        failed = {f.get("itemIdentifier") for f in (result.payload or {}).get("batchItemFailures", [])}
+        failed = _reported_failures(result.payload, {m["MessageId"] for m in messages})
+        if failed is None:
+            self.report(
+                Invocation(
+                    result.function,
+                    False,
+                    result.duration_ms,
+                    result.payload,
+                    "invalid partial batch response: the whole batch fails",
+                ),
+                len(messages),
+            )
+            return  # as Lambda does with an identifier it cannot match
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), SQS_RECEIVE_LIMIT):
             chunk = done[start : start + SQS_RECEIVE_LIMIT]
-            self.client.delete_message_batch(
+            response = self.client.delete_message_batch(
                 QueueUrl=self.queues.url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
             )
+            for failure in response.get("Failed", []):
+                # Not lost: the message becomes visible again and is redelivered.
+                self.report(
+                    Invocation(
+                        result.function,
+                        False,
+                        0.0,
+                        None,
+                        f"delete failed, will be redelivered: {failure.get('Message')}",
+                    ),
+                    1,
+                )
+
+
+def _reported_failures(payload: Any, message_ids: set[str]) -> set[str] | None:
+    """The ids a partial batch response lists, or None when it is malformed."""
+    if payload is None:
+        return set()
+    if not isinstance(payload, dict):
+        return None
+    items = payload.get("batchItemFailures", [])
+    if not isinstance(items, list):
+        return None
+    failed: set[str] = set()
+    for item in items:
+        identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if not isinstance(identifier, str) or identifier not in message_ids:
+            return None
+        failed.add(identifier)
+    return failed

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 
 def free_port() -> int:
@@ -49,3 +53,24 @@ def stop_process(process: subprocess.Popen[bytes] | None, sig: int, timeout: flo
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def start_server(
+    command: Sequence[str], *, port: int, what: str, timeout: float, interval: float = 0.05, **popen: Any
+) -> subprocess.Popen[bytes]:
+    """Start a server in its own session and wait for its port; never leave one half-started."""
+    process: subprocess.Popen[bytes] = subprocess.Popen(list(command), start_new_session=True, **popen)
+    try:
+        wait_until(
+            lambda: port_in_use(port),
+            timeout=timeout,
+            what=what,
+            alive=lambda: process.poll() is None,
+            interval=interval,
+        )
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
+    return process

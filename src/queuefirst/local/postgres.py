@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from queuefirst.local.ports import free_port, port_in_use, stop_process, wait_until
+from queuefirst.local.ports import free_port, port_in_use, start_server, stop_process, wait_until
 
 SERVICE_USER = "queuefirst-pg"
 
@@ -131,7 +131,7 @@ class EmbeddedPostgres:
         if port_in_use(self.port):
             raise PostgresError(f"port {self.port} is in use: choose another with QUEUEFIRST_PG_PORT")
         log = open(self.data_dir / "postgres.log", "ab")  # noqa: SIM115 - owned by the server's lifetime
-        self.process = subprocess.Popen(
+        self.process = start_server(
             [
                 str(binaries / "postgres"),
                 "-D",
@@ -147,18 +147,13 @@ class EmbeddedPostgres:
                 "-c",
                 "max_connections=200",
             ],
+            port=self.port,
+            what="PostgreSQL",
+            timeout=timeout,
             stdout=log,
             stderr=log,
-            start_new_session=True,
             user=user,
             group=group,
-        )
-        process = self.process
-        wait_until(
-            lambda: port_in_use(self.port),
-            timeout=timeout,
-            what="PostgreSQL",
-            alive=lambda: process.poll() is None,
         )
         return self
 

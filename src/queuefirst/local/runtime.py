@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from queuefirst.local.ports import free_port, port_in_use, wait_until
+from queuefirst.local.ports import free_port, start_server
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
@@ -51,6 +51,8 @@ class Invocation:
     duration_ms: float
     payload: Any
     error: str | None = None
+    # The runtime did not answer at all: the instance is replaced, not reused.
+    broken: bool = False
 
 
 @dataclass
@@ -94,20 +96,17 @@ class RuntimeInstance:
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.spec.timeout_seconds),
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.spec.memory_mb),
         }
-        self.process = subprocess.Popen(
+        # RIE listens within milliseconds; a fine poll keeps replacements quick.
+        self.process = start_server(
             command,
+            port=self.port,
+            what=f"{self.spec.name} runtime",
+            timeout=60,
+            interval=0.003,
             env=env,
             stdout=self.log,
             stderr=self.log,
             stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        process = self.process
-        wait_until(
-            lambda: port_in_use(self.port),
-            timeout=60,
-            what=f"{self.spec.name} runtime",
-            alive=lambda: process.poll() is None,
         )
         return self
 
@@ -136,7 +135,9 @@ class RuntimeInstance:
             raw = self._connection.getresponse().read()
         except (http.client.HTTPException, TimeoutError, OSError) as error:
             self._close_connection()
-            return Invocation(self.spec.name, False, _ms(started), None, f"runtime unreachable: {error}")
+            return Invocation(
+                self.spec.name, False, _ms(started), None, f"runtime unreachable: {error}", broken=True
+            )
         duration = _ms(started)
         text = raw.decode(errors="replace")
         if text.startswith("Task timed out"):
@@ -178,6 +179,7 @@ class RuntimePool:
         self.instances: list[RuntimeInstance] = []
         self._idle: queue.Queue[RuntimeInstance] = queue.Queue()
         self._lock = threading.Lock()
+        self._closed = False
         self.replaced = 0
 
     def start(self) -> RuntimePool:
@@ -205,24 +207,39 @@ class RuntimePool:
 
     def invoke(self, event: Any, wait: float | None = None) -> Invocation:
         instance = self._idle.get(timeout=wait)
+        result: Invocation | None = None
         try:
             result = instance.invoke(event)
         finally:
-            if not instance.alive():
+            if result is None or result.broken or not instance.alive():
                 instance = self._replace(instance)
-            self._idle.put(instance)
+            self._idle.put(instance)  # always back: the pool never shrinks
         return result
 
     def _replace(self, dead: RuntimeInstance) -> RuntimeInstance:
-        dead.stop()
-        fresh = RuntimeInstance(self.spec, self.rie, self.log).start()
+        """A fresh instance in the dead one's slot; if none can start, the dead one
+        stays, fails its next invocation at once, and is replaced then."""
         with self._lock:
+            if self._closed:
+                return dead
+        dead.stop()
+        try:
+            fresh = RuntimeInstance(self.spec, self.rie, self.log).start()
+        except Exception:
+            return dead
+        with self._lock:
+            if self._closed:
+                fresh.stop()
+                return dead
             self.instances[self.instances.index(dead)] = fresh
             self.replaced += 1
         return fresh
 
     def stop(self) -> None:
-        for instance in self.instances:
+        with self._lock:
+            self._closed = True
+            instances = list(self.instances)
+        for instance in instances:
             instance.stop()
         self.log.close()
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-from queuefirst.local.ports import free_port, port_in_use, stop_process, wait_until
+from queuefirst.local.ports import free_port, port_in_use, start_server, stop_process
 
 
 class SqsServerError(RuntimeError):
@@ -33,18 +33,13 @@ class LocalSqs:
         self.port = self.port or free_port()
         if port_in_use(self.port):
             raise SqsServerError(f"port {self.port} is in use: choose another with QUEUEFIRST_SQS_PORT")
-        self.process = subprocess.Popen(
+        self.process = start_server(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            port=self.port,
+            what="moto server",
+            timeout=timeout,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        process = self.process
-        wait_until(
-            lambda: port_in_use(self.port),
-            timeout=timeout,
-            what="moto server",
-            alive=lambda: process.poll() is None,
         )
         return self
 

@@ -277,7 +277,10 @@ class DevStack:
                 for name, pool in self.pools.items()
             },
         }
-        (self.home / "dev.json").write_text(json.dumps(state, indent=2))
+        path = self.home / "dev.json"
+        path.touch(mode=0o600)  # it may hold a DATABASE_URL with a password
+        path.chmod(0o600)
+        path.write_text(json.dumps(state, indent=2))
 
     def summary(self) -> str:
         lines = [

@@ -26,6 +26,8 @@ def _quote(name: str) -> str:
 
 
 def grant_statements(schema: StoreSchema, users: DatabaseUsers) -> list[str]:
+    for user in [users.api, *users.workers.values()]:
+        _quote(user)  # every name checked before any is spliced into SQL
     statements: list[str] = []
     every_table = [t.name for t in schema.metadata.sorted_tables]
     for user in [users.api, *users.workers.values()]:

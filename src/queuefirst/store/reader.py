@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from queuefirst.entity import Entity
 from queuefirst.store.schema import ALIVE, StoreSchema
@@ -37,6 +37,16 @@ class Reader:
         rows = self.schema.entities[entity.name].rows
         query = select(rows.c.id).where(rows.c.id == key, rows.c[ALIVE])
         return conn.execute(query).first() is not None
+
+    def latest_version(self, conn: Connection, entity: Entity, key: str) -> int:
+        """The highest version any command has written to this row, tombstones
+        included (0 for a row never written): the api stamps above it, so a
+        write through an instance whose clock lags is not silently superseded."""
+        rows = self.schema.entities[entity.name].rows
+        stamps = [column for column in rows.c if column.name.endswith("stamp")]
+        query = select(func.greatest(*stamps)).where(rows.c.id == key)
+        newest = conn.execute(query).scalar()
+        return int(newest.split(".", 1)[0]) if newest else 0
 
     def list(
         self,

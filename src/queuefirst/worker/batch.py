@@ -62,7 +62,7 @@ class BatchApplier:
         if not decoded:
             return report
         try:
-            results = self._apply_in_transaction(decoded)
+            results = self._apply_with_retries(decoded)
         except (OperationalError, InterfaceError, PoolTimeout) as error:
             for message_id in decoded:
                 report.fail(
@@ -79,6 +79,17 @@ class BatchApplier:
                 report.outcomes[message_id] = result.outcome
         self._send_children(results, report)
         return report
+
+    def _apply_with_retries(self, decoded: dict[str, Command]) -> dict[str, Result | str]:
+        # Two invocations of one worker can deadlock (PostgreSQL then aborts
+        # one); the whole transaction is safe to run again at once.
+        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+            try:
+                return self._apply_in_transaction(decoded)
+            except OperationalError as error:
+                if attempt == DEADLOCK_ATTEMPTS or _sqlstate(error) not in RETRYABLE_SQLSTATES:
+                    raise
+        raise AssertionError("unreachable")
 
     def _apply_in_transaction(self, decoded: dict[str, Command]) -> dict[str, Result | str]:
         with self.engine.begin() as conn:
@@ -114,6 +125,16 @@ class BatchApplier:
                 report.fail(message_id, f"children not sent: {error}")
             except Exception as error:
                 report.fail(message_id, f"children not sent: {type(error).__name__}: {error}")
+
+
+DEADLOCK_ATTEMPTS = 3
+RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _sqlstate(error: OperationalError) -> str | None:
+    return getattr(getattr(error.orig, "diag", None), "sqlstate", None) or getattr(
+        error.orig, "sqlstate", None
+    )
 
 
 def _first_line(error: BaseException | None) -> str:

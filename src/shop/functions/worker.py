@@ -9,7 +9,10 @@ import importlib
 from queuefirst.settings import WorkerSettings
 from queuefirst.worker.handler import make_handler
 from queuefirst.worker.root import build_worker
+from shop.entities import NAMES
 
 settings = WorkerSettings()  # read from the environment
+if settings.entity not in NAMES:
+    raise SystemExit(f"QUEUEFIRST_ENTITY={settings.entity!r} is not a shop entity: {', '.join(NAMES)}")
 root = build_worker(importlib.import_module(f"shop.entities.{settings.entity}").ENTITY, settings)
 handler = make_handler(root)
