@@ -140,7 +140,9 @@ class EntityStack(Stack):
             )
         shared.database.proxy.grant_connect(self.worker.role, db_user)
 
-        alarms = function_alarms(self, self.worker.function, function_name, config.alarm_topic_arn)
+        alarms = function_alarms(
+            self, self.worker.function, function_name, config.alarm_topic_arn, worker=True
+        )
         alarms += queue_alarms(
             self,
             queue=self.queue,

@@ -11,6 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from queuefirst.entity import Scaling
+from queuefirst.names import METRICS_NAMESPACE
 from queuefirst_infra import naming
 
 PERIOD = Duration.minutes(1)
@@ -25,17 +26,46 @@ def _notify(scope: Construct, alarms: list[cloudwatch.Alarm], topic_arn: str | N
         alarm.add_ok_action(actions.SnsAction(topic))
 
 
+def failed_records(function_name: str) -> cloudwatch.Metric:
+    """Records a worker reported failed (partial batch responses are not Lambda
+    errors): the `CommandsRejected` metric its EMF output carries."""
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name="CommandsRejected",
+        dimensions_map={"service": function_name, "function": function_name},
+        period=PERIOD,
+        statistic="Sum",
+    )
+
+
 def function_alarms(
-    scope: Construct, function: lambda_.IFunction, function_name: str, topic_arn: str | None
+    scope: Construct,
+    function: lambda_.IFunction,
+    function_name: str,
+    topic_arn: str | None,
+    *,
+    worker: bool = False,
 ) -> list[cloudwatch.Alarm]:
-    """Errors (the alarm `queuefirst deploy --strategy canary` watches) and throttles."""
+    """Errors (the alarm `queuefirst deploy --strategy canary` watches) and throttles.
+
+    A worker's errors include the records it reports failed, so a canary whose
+    every record fails still rolls back.
+    """
+    errors: cloudwatch.IMetric = function.metric_errors(period=PERIOD, statistic="Sum")
+    if worker:
+        errors = cloudwatch.MathExpression(
+            expression="errors + FILL(failed, 0)",
+            using_metrics={"errors": errors, "failed": failed_records(function_name)},
+            label="errors and failed records",
+            period=PERIOD,
+        )
     alarms = [
         cloudwatch.Alarm(
             scope,
             "ErrorsAlarm",
             alarm_name=naming.error_alarm_name(function_name),
-            alarm_description=f"{function_name} reported errors",
-            metric=function.metric_errors(period=PERIOD, statistic="Sum"),
+            alarm_description=f"{function_name} reported errors or failed records",
+            metric=errors,
             threshold=0,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=1,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# CloudWatch namespace of every function's own metrics (EMF).
+METRICS_NAMESPACE = "queuefirst"
+
 
 def queue_name(app: str, entity: str) -> str:
     return f"{app}-{entity}"

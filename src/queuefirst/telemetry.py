@@ -13,7 +13,9 @@ from contextlib import contextmanager
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-NAMESPACE = "queuefirst"
+from queuefirst.names import METRICS_NAMESPACE
+
+NAMESPACE = METRICS_NAMESPACE
 
 
 def make_logger(service: str) -> Logger:

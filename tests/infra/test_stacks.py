@@ -109,19 +109,29 @@ def test_entity_alarms(synthesized: Synthesized, registry: Registry, entity: str
             "Threshold": oldest_message_threshold(scaling),
         },
     )
-    for metric, alarm in (
-        ("Errors", naming.error_alarm_name(function)),
-        ("Throttles", naming.throttle_alarm_name(function)),
-    ):
-        tpl.has_resource_properties(
-            "AWS::CloudWatch::Alarm",
-            {
-                "MetricName": metric,
-                "Namespace": "AWS/Lambda",
-                "AlarmName": alarm,
-                "Dimensions": [{"Name": "FunctionName", "Value": Match.any_value()}],
-            },
-        )
+    tpl.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "Throttles",
+            "Namespace": "AWS/Lambda",
+            "AlarmName": naming.throttle_alarm_name(function),
+            "Dimensions": [{"Name": "FunctionName", "Value": Match.any_value()}],
+        },
+    )
+    # The canary's alarm: Lambda errors plus the records the worker reported
+    # failed (partial batch failures are not Lambda errors).
+    template = synthesized.templates[naming.entity_stack_name("shop", entity)]
+    alarms = [a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()]
+    (errors,) = [a for a in alarms if a["AlarmName"] == naming.error_alarm_name(function)]
+    stats = {q["Id"]: q["MetricStat"]["Metric"] for q in errors["Metrics"] if "MetricStat" in q}
+    assert stats["errors"]["MetricName"] == "Errors" and stats["errors"]["Namespace"] == "AWS/Lambda"
+    assert stats["failed"]["MetricName"] == "CommandsRejected"
+    assert stats["failed"]["Namespace"] == "queuefirst"
+    assert {d["Name"]: d["Value"] for d in stats["failed"]["Dimensions"]} == {
+        "service": function,
+        "function": function,
+    }
+    assert any(q.get("Expression") == "errors + FILL(failed, 0)" for q in errors["Metrics"])
 
 
 def test_images_come_from_each_functions_repository_by_digest(
