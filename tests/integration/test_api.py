@@ -268,3 +268,15 @@ def test_a_lagging_api_clock_still_stamps_writes_above_what_the_row_holds(
     behind.update(registry["customers"], "skew", {"name": "Later"})
     apply("customers")
     assert behind.get(registry["customers"], "skew")["name"] == "Later"
+
+
+def test_the_api_emits_its_own_metrics(call: Call, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    call("GET", "/customers/nobody")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    emf = next(line for line in lines if "_aws" in line)
+    names = {m["Name"] for d in emf["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    # Only the api records these. (Powertools shares metric state within a
+    # process, so the dimensions show whichever function was built last: on
+    # Lambda a process is one function.)
+    assert {"Requests", "ClientErrors", "RequestLatency"} <= names

@@ -9,8 +9,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from queuefirst.api.errors import ApiError, BadRequest, PayloadTooLarge
@@ -21,6 +22,7 @@ from queuefirst.api.routes import (
     json_response,
 )
 from queuefirst.api.service import ApiService
+from queuefirst.telemetry import timed
 
 
 def build_resolver(service: ApiService, *, page_limit_max: int, title: str) -> APIGatewayHttpResolver:
@@ -46,20 +48,18 @@ def build_resolver(service: ApiService, *, page_limit_max: int, title: str) -> A
 
 
 def make_handler(
-    app: APIGatewayHttpResolver, logger: Logger, max_body_bytes: int
+    app: APIGatewayHttpResolver, logger: Logger, metrics: Metrics, max_body_bytes: int
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    @metrics.log_metrics
     @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        error = _refuse_body(event, max_body_bytes)
-        if error is not None:
-            # Refused before routing: the resolver never parses such a body.
-            return {
-                "statusCode": error.status,
-                "headers": {"Content-Type": "application/json"},
-                "body": json.dumps(error.body()),
-                "isBase64Encoded": False,
-            }
-        response: dict[str, Any] = app.resolve(event, context)
+        with timed(metrics, "RequestLatency"):
+            response = _respond(app, event, context, max_body_bytes)
+        status = int(response.get("statusCode", 200))
+        metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+        if status >= 400:
+            name = "ClientErrors" if status < 500 else "ServerErrors"
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
         logger.info(
             "request",
             extra={
@@ -71,6 +71,22 @@ def make_handler(
         return response
 
     return handler
+
+
+def _respond(
+    app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext, max_body_bytes: int
+) -> dict[str, Any]:
+    error = _refuse_body(event, max_body_bytes)
+    if error is not None:
+        # Refused before routing: the resolver never parses such a body.
+        return {
+            "statusCode": error.status,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(error.body()),
+            "isBase64Encoded": False,
+        }
+    response: dict[str, Any] = app.resolve(event, context)
+    return response
 
 
 def _refuse_body(event: dict[str, Any], max_body_bytes: int) -> ApiError | None:

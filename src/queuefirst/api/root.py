@@ -16,7 +16,7 @@ from queuefirst.settings import ApiSettings
 from queuefirst.store.engine import make_engine
 from queuefirst.store.reader import Reader
 from queuefirst.store.schema import build_schema
-from queuefirst.telemetry import make_logger
+from queuefirst.telemetry import make_logger, make_metrics
 from queuefirst.versioning import VersionClock
 
 
@@ -36,4 +36,5 @@ def build_api(
     )
     service = ApiService(registry, engine, Reader(build_schema(registry)), sender, VersionClock())
     app = build_resolver(service, page_limit_max=settings.page_limit_max, title=f"{registry.app} api")
-    return make_handler(app, make_logger(api_function_name(settings.app)), settings.max_body_bytes)
+    name = api_function_name(settings.app)
+    return make_handler(app, make_logger(name), make_metrics(name, name), settings.max_body_bytes)
