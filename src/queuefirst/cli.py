@@ -194,42 +194,31 @@ def _known(registry: Registry, entity: str) -> None:
 def _invoke(args: argparse.Namespace) -> int:
     from queuefirst.local.rie import rie_binary
     from queuefirst.local.runtime import RuntimeInstance
-    from queuefirst.local.stack import API_TIMEOUT_SECONDS
-    from queuefirst.names import api_function_name, worker_function_name
+    from queuefirst.local.stack import function_specs
 
     settings = DevSettings()
     registry = _registry_or_exit()
     found = _endpoints()
     event = json.loads(sys.stdin.read() if str(args.event) == "-" else args.event.read_text())
-    env = {
+    environment = {
         "DATABASE_URL": found["database_url"] or "",
-        "SQS_ENDPOINT_URL": found["sqs_endpoint_url"] or "",
         "AWS_REGION": found["region"],
-        "QUEUEFIRST_APP": registry.app,
+        "SQS_ENDPOINT_URL": found["sqs_endpoint_url"] or "",
     }
-    env = {k: v for k, v in env.items() if v}
-    from queuefirst.local.runtime import FunctionSpec
-
-    name = args.function.removeprefix("worker-")
-    if name in ("api", api_function_name(registry.app)):
-        spec = FunctionSpec(
-            api_function_name(registry.app), settings.api_handler, env, API_TIMEOUT_SECONDS, 512, 1
-        )
-    else:
-        entity = next(
-            (e for e in registry.values() if name in (e.name, worker_function_name(registry.app, e.name))),
-            None,
-        )
-        if entity is None:
-            raise ValueError(f"unknown function {args.function!r}: api or one of {', '.join(registry)}")
-        spec = FunctionSpec(
-            worker_function_name(registry.app, entity.name),
-            settings.worker_handler,
-            {**env, "QUEUEFIRST_ENTITY": entity.name},
-            entity.scaling.timeout_seconds,
-            entity.scaling.memory_mb,
-            1,
-        )
+    specs = function_specs(registry, settings, {k: v for k, v in environment.items() if v}, {})
+    # api, shop-api; customers, worker-customers, shop-customers-worker
+    wanted = args.function.removeprefix("worker-")
+    spec = next(
+        (
+            s
+            for s in specs
+            if wanted
+            in (s.name, s.name.removeprefix(f"{registry.app}-"), s.environment.get("QUEUEFIRST_ENTITY"))
+        ),
+        None,
+    )
+    if spec is None:
+        raise ValueError(f"unknown function {args.function!r}: api or one of {', '.join(registry)}")
     log_path = settings.home / "logs" / f"invoke-{spec.name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:

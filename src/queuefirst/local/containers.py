@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from queuefirst.local.ports import free_port
 from queuefirst.local.runtime import FunctionSpec
+from queuefirst.names import api_function_name, worker_function_name
 from queuefirst.registry import Registry
 
 
@@ -35,7 +36,7 @@ def container_command_for(registry: Registry) -> Callable[[FunctionSpec, int], l
     docker = shutil.which("docker")
     if docker is None:
         raise ImagesError("--images needs Docker: run scripts/install-docker.sh, then make images")
-    names = [f"{registry.app}-api", *(f"{registry.app}-{e}-worker" for e in registry)]
+    names = [api_function_name(registry.app), *(worker_function_name(registry.app, e) for e in registry)]
     missing = [
         n
         for n in names

@@ -153,39 +153,14 @@ class DevStack:
         )
 
     def _function_specs(self) -> list[FunctionSpec]:
-        overrides = self.settings.concurrency_overrides()
-        app = self.registry.app
-        common = {
+        environment = {
             "DATABASE_URL": self.database_url,
             "SQS_ENDPOINT_URL": self.sqs_url,
             "AWS_REGION": self.settings.region,
-            "QUEUEFIRST_APP": app,
-            "POWERTOOLS_METRICS_NAMESPACE": "queuefirst-local",
         }
-        api = api_function_name(app)
-        specs = [
-            FunctionSpec(
-                api,
-                self.settings.api_handler,
-                {**common},
-                API_TIMEOUT_SECONDS,
-                512,
-                overrides.get("api", overrides.get(api, self.settings.api_concurrency)),
-            )
-        ]
-        for entity in self.registry.values():
-            name = worker_function_name(app, entity.name)
-            concurrency = overrides.get(entity.name, overrides.get(name, entity.scaling.local_concurrency))
-            specs.append(
-                FunctionSpec(
-                    name,
-                    self.settings.worker_handler,
-                    {**common, "QUEUEFIRST_ENTITY": entity.name},
-                    entity.scaling.timeout_seconds,
-                    entity.scaling.memory_mb,
-                    concurrency,
-                )
-            )
+        specs = function_specs(
+            self.registry, self.settings, environment, self.settings.concurrency_overrides()
+        )
         if self.container_command is not None:
             make = self.container_command
             specs = [_in_container(spec, make) for spec in specs]
@@ -318,6 +293,41 @@ class DevStack:
         state = self.home / "dev.json"
         if state.exists():
             state.unlink()
+
+
+def function_specs(
+    registry: Registry, settings: DevSettings, environment: dict[str, str], overrides: dict[str, int]
+) -> list[FunctionSpec]:
+    """The api and one worker per entity, as `dev` and `invoke` run them.
+
+    `overrides` sizes pools by entity or function name (`orders=4`, `api=2`).
+    """
+    app = registry.app
+    common = {**environment, "QUEUEFIRST_APP": app, "POWERTOOLS_METRICS_NAMESPACE": "queuefirst-local"}
+    api = api_function_name(app)
+    specs = [
+        FunctionSpec(
+            api,
+            settings.api_handler,
+            dict(common),
+            API_TIMEOUT_SECONDS,
+            512,
+            overrides.get("api", overrides.get(api, settings.api_concurrency)),
+        )
+    ]
+    for entity in registry.values():
+        name = worker_function_name(app, entity.name)
+        specs.append(
+            FunctionSpec(
+                name,
+                settings.worker_handler,
+                {**common, "QUEUEFIRST_ENTITY": entity.name},
+                entity.scaling.timeout_seconds,
+                entity.scaling.memory_mb,
+                overrides.get(entity.name, overrides.get(name, entity.scaling.local_concurrency)),
+            )
+        )
+    return specs
 
 
 def _warmup_event(function: str, app: str) -> dict[str, Any]:

@@ -22,9 +22,7 @@ def decode(entity: Entity, body: str) -> Command:
     try:
         command = Command.from_json(body)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise CommandRejected(f"malformed command: {where}: {first['msg']}") from error
+        raise CommandRejected(f"malformed command: {PayloadError.from_validation(error)}") from error
     if command.entity != entity.name:
         raise CommandRejected(f"command for {command.entity} reached the {entity.name} worker")
     if command.visited(entity.name):
