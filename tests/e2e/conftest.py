@@ -58,7 +58,11 @@ class RunningStack:
             if check():
                 return
             time.sleep(0.2)
-        raise AssertionError(f"{what} not reached in {timeout}s; stack log tail:\n{self.log()[-3000:]}")
+        # The stack's own lines, without the test's polling GETs.
+        lines = [line for line in self.log().splitlines() if " GET " not in line]
+        tail = "\n".join(lines[-60:])
+        dead = self.cli("dlq", "ls").stdout
+        raise AssertionError(f"{what} not reached in {timeout}s; dead letters:\n{dead}\nstack log:\n{tail}")
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

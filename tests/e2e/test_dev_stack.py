@@ -122,21 +122,21 @@ def test_a_worker_runtime_killed_mid_batch_loses_nothing(stack: RunningStack) ->
 
 
 def runtime_pids(stack: RunningStack, function: str) -> list[int]:
-    """The runtime processes (`python -m awslambdaric`, under RIE) of one function."""
+    """This stack's runtime processes (`python -m awslambdaric`, under RIE) of one function."""
     pids = []
-    for process in psutil.process_iter(["pid", "cmdline", "environ"]):
+    for process in psutil.Process(stack.process.pid).children(recursive=True):
         try:
-            cmdline = process.info["cmdline"] or []
-            environ = process.info["environ"] or {}
+            cmdline = process.cmdline()
+            environ = process.environ()
         except (psutil.AccessDenied, psutil.NoSuchProcess):
             continue
+        under_rie = any("aws-lambda-rie" in part for part in cmdline)
         if (
-            cmdline[:1] != ["aws-lambda-rie"]
-            and "awslambdaric" in cmdline
-            and not any("aws-lambda-rie" in part for part in cmdline)
+            "awslambdaric" in cmdline
+            and not under_rie
             and environ.get("AWS_LAMBDA_FUNCTION_NAME") == function
         ):
-            pids.append(process.info["pid"])
+            pids.append(process.pid)
     return pids
 
 
