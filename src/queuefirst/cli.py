@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from queuefirst.local.settings import DevSettings, load_registry
 from queuefirst.registry import Registry, RegistryError
 
@@ -26,7 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
         return code
-    except (RegistryError, ValueError, RuntimeError, OSError) as error:
+    except (RegistryError, ValueError, RuntimeError, OSError, BotoCoreError, ClientError) as error:
+        # AWS and local faults alike: one line that says what, no traceback.
         print(f"queuefirst: {error}", file=sys.stderr)
         return 1
 

@@ -40,3 +40,23 @@ def test_graph_check_fails_naming_the_cycle(
 def test_an_unknown_entity_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dlq", "show", "widgets"]) == 1
     assert capsys.readouterr().err.strip().startswith("queuefirst: unknown entity 'widgets'")
+
+
+def test_an_aws_failure_is_one_clear_line_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-orders-worker@sha256:" + "a" * 64
+    code = main(
+        [
+            "deploy",
+            "shop-orders-worker",
+            "--image",
+            image,
+            "--dry-run",
+            "--region",
+            "eu-west-1",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("queuefirst: Could not connect to the endpoint URL") and "Traceback" not in err
