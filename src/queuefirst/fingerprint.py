@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from queuefirst.names import api_function_name, bake_target, worker_function_name
+
 LABEL = "queuefirst.fingerprint"
 PLAN_FORMAT = 1
 
@@ -135,7 +137,7 @@ def function_images(root: Path, app: str = "shop") -> list[FunctionImage]:
     )
     images = [
         FunctionImage("base", f"{app}-base", None, tuple(base), ()),
-        FunctionImage("api", f"{app}-api", None, tuple(sorted({*base, *api_own})), tuple(api_own)),
+        FunctionImage("api", api_function_name(app), None, tuple(sorted({*base, *api_own})), tuple(api_own)),
     ]
     for entity in entity_names(root, app):
         own = sorted(
@@ -150,8 +152,8 @@ def function_images(root: Path, app: str = "shop") -> list[FunctionImage]:
         )
         images.append(
             FunctionImage(
-                f"worker-{entity}",
-                f"{app}-{entity}-worker",
+                bake_target(entity),
+                worker_function_name(app, entity),
                 entity,
                 tuple(sorted({*base, *own})),
                 tuple(own),
