@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
 
+from queuefirst.local.queues import queue_depth
 from queuefirst.names import dead_letter_queue_name, queue_name
 from queuefirst.store.schema import StoreSchema
 
@@ -62,10 +63,7 @@ class DeadLetters:
         return self.client.get_queue_url(QueueName=name)["QueueUrl"]
 
     def depth(self, entity: str) -> int:
-        attributes = self.client.get_queue_attributes(
-            QueueUrl=self.url(entity), AttributeNames=["ApproximateNumberOfMessages"]
-        )
-        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+        return queue_depth(self.client, self.url(entity))
 
     def peek(self, entity: str, limit: int = 100) -> list[DeadLetter]:
         """Read without consuming: received, then made visible again at once."""

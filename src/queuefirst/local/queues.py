@@ -51,5 +51,11 @@ def ensure_queues(
     return made
 
 
+def queue_depth(client: SQSClient, url: str) -> int:
+    """Messages visible in a queue now (SQS's approximate count)."""
+    attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
 def _arn(client: SQSClient, url: str) -> str:
     return client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

@@ -24,7 +24,7 @@ from queuefirst.local.gateway import make_gateway, serve_in_background
 from queuefirst.local.poller import EventSourcePoller
 from queuefirst.local.ports import port_in_use
 from queuefirst.local.postgres import EmbeddedPostgres
-from queuefirst.local.queues import EntityQueues, ensure_queues
+from queuefirst.local.queues import EntityQueues, ensure_queues, queue_depth
 from queuefirst.local.rie import RieError, rie_binary
 from queuefirst.local.runtime import FunctionSpec, Invocation, RuntimePool, start_pools
 from queuefirst.local.settings import DevSettings
@@ -233,8 +233,8 @@ class DevStack:
                 depth: int | None
                 dead: int | None
                 try:
-                    depth = _depth(self.client, queues.url)
-                    dead = _depth(self.client, queues.dlq_url)
+                    depth = queue_depth(self.client, queues.url)
+                    dead = queue_depth(self.client, queues.dlq_url)
                 except Exception:
                     depth = dead = None
                 self.stats.depths(worker_function_name(self.registry.app, entity), depth, dead)
@@ -334,11 +334,6 @@ def _warmup_event(function: str, app: str) -> dict[str, Any]:
     if function == api_function_name(app):
         return http_event("GET", "/openapi.json")
     return {"Records": []}
-
-
-def _depth(client: SQSClient, url: str) -> int:
-    attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def _safe(url: str) -> str:

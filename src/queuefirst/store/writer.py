@@ -101,7 +101,7 @@ class EntityWriter:
                 if marker is not None and marker.stamp > command.stamp:
                     # Born under a parent already cascaded: the cascade would
                     # have reached this row, so send what it would have sent.
-                    result.children += marker.cascade_to(self.entity, command.key)
+                    result.children += self._cascade(marker, [command.key])
         self._log(conn, [results[command_id] for command_id in fresh])
         return [results[c.command_id] for c in commands]
 
@@ -135,13 +135,20 @@ class EntityWriter:
             fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
             conn.execute(text(f"SELECT {fn}(hashtextextended(:k, 0))"), {"k": f"{self.entity.name}/{key}"})
 
-    def _markers(self, conn: Connection, parents: set[Any]) -> dict[str, _Marker]:
+    def _markers(self, conn: Connection, parents: set[Any]) -> dict[str, Command]:
+        """The newest cascade each parent has seen, rebuilt as the purge command it was,
+        so a create born under it sends exactly what that cascade would have sent."""
         if self.purges is None or not parents:
             return {}
         rows = conn.execute(select(self.purges).where(self.purges.c.parent_id.in_(parents)))
         return {
-            row.parent_id: _Marker(
-                row.stamp, row.command_id, row.version, row.trail, self.entity.name, row.parent_id
+            row.parent_id: Command(
+                command_id=row.command_id,
+                entity=self.entity.name,
+                op=Op.PURGE,
+                key=row.parent_id,
+                version=row.version,
+                trail=tuple(TrailStep.model_validate(step) for step in row.trail),
             )
             for row in rows
         }
@@ -171,7 +178,7 @@ class EntityWriter:
 
     # -- writes -----------------------------------------------------------------------
 
-    def _row_values(self, command: Command, markers: dict[str, _Marker]) -> dict[str, Any]:
+    def _row_values(self, command: Command, markers: dict[str, Command]) -> dict[str, Any]:
         values: dict[str, Any] = {"id": command.key, CREATED: None, FIRST_CREATED: None, DELETED: None}
         if self.entity.parent_field:
             values[self.entity.parent_field] = None
@@ -194,7 +201,7 @@ class EntityWriter:
         return values
 
     def _upsert(
-        self, conn: Connection, commands: list[Command], markers: dict[str, _Marker]
+        self, conn: Connection, commands: list[Command], markers: dict[str, Command]
     ) -> list[tuple[Command, bool]]:
         # Rows in key order, so concurrent batches lock rows in the same order.
         commands = sorted(commands, key=lambda c: c.key)
@@ -287,29 +294,6 @@ class EntityWriter:
         ]
         if rows:
             conn.execute(insert(self.commands).values(rows).on_conflict_do_nothing())
-
-
-@dataclass(frozen=True)
-class _Marker:
-    """A cascade that reached a parent id: enough to re-derive what it sends."""
-
-    stamp: str
-    command_id: Any
-    version: int
-    trail: list[dict[str, Any]]
-    entity: str
-    parent_id: str
-
-    def cascade_to(self, entity: Entity, key: str) -> list[Command]:
-        purge = Command(
-            command_id=self.command_id,
-            entity=self.entity,
-            op=Op.PURGE,
-            key=self.parent_id,
-            version=self.version,
-            trail=tuple(TrailStep.model_validate(s) for s in self.trail),
-        )
-        return [purge.derive(entity=child, op=Op.PURGE, key=key) for child in entity.children]
 
 
 def _rounds(commands: list[Command]) -> list[list[Command]]:
