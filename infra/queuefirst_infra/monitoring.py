@@ -17,6 +17,30 @@ from queuefirst_infra import naming
 PERIOD = Duration.minutes(1)
 
 
+def _above(
+    scope: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    description: str,
+    metric: cloudwatch.IMetric,
+    threshold: float,
+    evaluation_periods: int = 1,
+) -> cloudwatch.Alarm:
+    """An alarm when `metric` rises above `threshold`; no data is no trouble."""
+    return cloudwatch.Alarm(
+        scope,
+        construct_id,
+        alarm_name=name,
+        alarm_description=description,
+        metric=metric,
+        threshold=threshold,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluation_periods=evaluation_periods,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+
+
 def _notify(scope: Construct, alarms: list[cloudwatch.Alarm], topic_arn: str | None) -> None:
     if topic_arn is None:
         return
@@ -60,27 +84,21 @@ def function_alarms(
             period=PERIOD,
         )
     alarms = [
-        cloudwatch.Alarm(
+        _above(
             scope,
             "ErrorsAlarm",
-            alarm_name=naming.error_alarm_name(function_name),
-            alarm_description=f"{function_name} reported errors or failed records",
+            name=naming.error_alarm_name(function_name),
+            description=f"{function_name} reported errors or failed records",
             metric=errors,
             threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         ),
-        cloudwatch.Alarm(
+        _above(
             scope,
             "ThrottlesAlarm",
-            alarm_name=naming.throttle_alarm_name(function_name),
-            alarm_description=f"{function_name} was throttled",
+            name=naming.throttle_alarm_name(function_name),
+            description=f"{function_name} was throttled",
             metric=function.metric_throttles(period=Duration.minutes(5), statistic="Sum"),
             threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         ),
     ]
     _notify(scope, alarms, topic_arn)
@@ -103,29 +121,24 @@ def queue_alarms(
     topic_arn: str | None,
 ) -> list[cloudwatch.Alarm]:
     alarms = [
-        cloudwatch.Alarm(
+        _above(
             scope,
             "DeadLettersAlarm",
-            alarm_name=f"{dead_letter_queue_name}-visible",
-            alarm_description=f"messages parked in {dead_letter_queue_name}; inspect and redrive",
+            name=f"{dead_letter_queue_name}-visible",
+            description=f"messages parked in {dead_letter_queue_name}; inspect and redrive",
             metric=dead_letter_queue.metric_approximate_number_of_messages_visible(
                 period=PERIOD, statistic="Maximum"
             ),
             threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         ),
-        cloudwatch.Alarm(
+        _above(
             scope,
             "OldestMessageAlarm",
-            alarm_name=f"{queue_name}-oldest-message",
-            alarm_description=f"{queue_name} holds a message older than its retries allow",
+            name=f"{queue_name}-oldest-message",
+            description=f"{queue_name} holds a message older than its retries allow",
             metric=queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
             threshold=oldest_message_threshold(scaling),
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=3,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         ),
     ]
     _notify(scope, alarms, topic_arn)
