@@ -51,11 +51,13 @@ bench: $(STAMP)
 # One image per function on a shared base (docker buildx bake); see images/README.md.
 images: $(STAMP)
 	scripts/install-docker.sh
+	$(VENV)/bin/queuefirst bakefile
 	PYTHON_BASE=$$(scripts/make-python-base.sh) FINGERPRINTS=$$($(VENV)/bin/queuefirst plan --fingerprints) docker buildx bake
 
 images-push: $(STAMP)
 	scripts/install-docker.sh
 	scripts/start-registry.sh
+	$(VENV)/bin/queuefirst bakefile
 	PYTHON_BASE=$$(scripts/make-python-base.sh) FINGERPRINTS=$$($(VENV)/bin/queuefirst plan --fingerprints) REGISTRY=localhost:5000/ docker buildx bake --push
 
 synth: $(STAMP)

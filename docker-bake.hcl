@@ -1,4 +1,5 @@
-# One image per function, all sharing target "base".
+# One image per function, all sharing target "base". Bake also reads docker-bake.json
+# (written by `queuefirst bakefile`), which names the application and its entities.
 #
 #   docker buildx bake                       # everything (group "default")
 #   docker buildx bake worker-customers      # one function (also: group "customers")
@@ -19,12 +20,9 @@ variable "TAG" {
 variable "PYTHON_BASE" {
   default = "python:3.12-slim"
 }
-variable "APP" {
-  default = "shop"
-}
-variable "ENTITIES" {
-  default = ["customers", "products", "orders", "order_items"]
-}
+# APP (the application's name), PACKAGE (its Python package) and ENTITIES come from
+# docker-bake.json, which `queuefirst bakefile` writes from the application's entity
+# modules; bake reads both files.
 variable "PLATFORM" {
   default = "linux/amd64"
 }
@@ -71,6 +69,7 @@ target "_common" {
   secret    = ["type=file,id=cacert,src=${CA_BUNDLE}"]
   args = {
     APP                 = APP
+    PACKAGE             = PACKAGE
     SOURCE_DATE_EPOCH   = "0"
     PIP_INDEX_URL       = PIP_INDEX_URL
     PIP_EXTRA_INDEX_URL = PIP_EXTRA_INDEX_URL
@@ -134,16 +133,4 @@ group "workers" {
   targets = [for e in ENTITIES : "worker-${e}"]
 }
 
-# One group per function, named like its entity ("customers") or "api".
-group "customers" {
-  targets = ["worker-customers"]
-}
-group "products" {
-  targets = ["worker-products"]
-}
-group "orders" {
-  targets = ["worker-orders"]
-}
-group "order_items" {
-  targets = ["worker-order_items"]
-}
+# One group per entity, named like it ("customers"), is in docker-bake.json.

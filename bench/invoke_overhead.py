@@ -45,13 +45,13 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any, TextIO
 
-from queuefirst.command import Command, Op
 from queuefirst.local.events import queue_arn, sqs_event
 from queuefirst.local.postgres import EmbeddedPostgres
 from queuefirst.local.rie import rie_binary
 from queuefirst.local.runtime import INVOKE_PATH, FunctionSpec, RuntimeInstance
 from queuefirst.local.sqs import LocalSqs
-from queuefirst.migrate import upgrade
+from queuefirst.model.command import Command, Op
+from queuefirst.store.migrate import upgrade
 
 WARM_CALLS = 300
 WARMUP_CALLS = 20

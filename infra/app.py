@@ -13,9 +13,9 @@ sys.path.insert(1, str(HERE.parent / "src"))
 
 import aws_cdk as cdk  # noqa: E402
 
+from queuefirst.model.application import load_application  # noqa: E402
 from queuefirst_infra.build import build  # noqa: E402
 from queuefirst_infra.config import InfraConfig  # noqa: E402
-from shop.registry import load_registry  # noqa: E402
 
 
 def main() -> None:
@@ -23,7 +23,7 @@ def main() -> None:
     account = os.environ.get("CDK_DEFAULT_ACCOUNT")
     region = os.environ.get("CDK_DEFAULT_REGION")
     env = cdk.Environment(account=account, region=region) if account and region else None
-    build(app, load_registry(), InfraConfig.from_context(app.node.try_get_context), env=env)
+    build(app, load_application(project=HERE), InfraConfig.from_context(app.node.try_get_context), env=env)
     app.synth()
 
 

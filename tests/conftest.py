@@ -18,11 +18,11 @@ from queuefirst.local.postgres import EmbeddedPostgres
 from queuefirst.local.queues import EntityQueues, ensure_queues
 from queuefirst.local.rie import rie_binary
 from queuefirst.local.sqs import LocalSqs
-from queuefirst.migrate import upgrade
-from queuefirst.registry import Registry
+from queuefirst.model.registry import Registry
 from queuefirst.store.engine import make_engine
+from queuefirst.store.migrate import upgrade
 from queuefirst.store.schema import StoreSchema, build_schema
-from shop.registry import load_registry
+from shop import application as shop
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -38,7 +38,7 @@ def rie_path() -> str:
 
 @pytest.fixture(scope="session")
 def registry() -> Registry:
-    return load_registry()
+    return shop.registry()
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +50,7 @@ def schema(registry: Registry) -> StoreSchema:
 def postgres_url() -> Iterator[str]:
     if os.environ.get("TEST_DATABASE_URL"):
         url = os.environ["TEST_DATABASE_URL"]
-        upgrade(url)
+        upgrade(url, shop)
         yield url
         return
     # Straight under /tmp (not pytest's private tmp dir) so the unprivileged
@@ -58,7 +58,7 @@ def postgres_url() -> Iterator[str]:
     data_dir = Path(tempfile.mkdtemp(prefix="queuefirst-test-pg-"))
     server = EmbeddedPostgres(data_dir).start()
     try:
-        upgrade(server.url)
+        upgrade(server.url, shop)
         yield server.url
     finally:
         server.stop()

@@ -6,9 +6,9 @@ import json
 import uuid
 from typing import Any
 
-from queuefirst.command import Command, Op
 from queuefirst.local.events import sqs_event
 from queuefirst.local.queues import EntityQueues
+from queuefirst.model.command import Command, Op
 
 
 def receive_event(

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from queuefirst import names
-from queuefirst.registry import Registry
+from queuefirst.model import names
+from queuefirst.model.registry import Registry
 from queuefirst_infra.config import InfraConfig
 from queuefirst_infra.errors import InfraConfigError
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from aws_cdk import App, Environment, Tags
 
-from queuefirst.registry import Registry
+from queuefirst.model.application import Application
+from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
 from queuefirst_infra.budget import check_connection_budget
 from queuefirst_infra.config import InfraConfig
@@ -23,12 +24,21 @@ class Stacks:
     entities: dict[str, EntityStack]
 
 
-def build(app: App, registry: Registry, config: InfraConfig, env: Environment | None = None) -> Stacks:
+def build(
+    app: App,
+    application: Application,
+    config: InfraConfig,
+    env: Environment | None = None,
+    *,
+    registry: Registry | None = None,
+) -> Stacks:
     """Check the registry and the connection budget, then define every stack.
 
-    Raises `InfraConfigError` (naming the entity and the setting, or the
-    numbers) before any stack is defined.
+    `registry` is the application's (default: discovered from its entity
+    modules). Raises `InfraConfigError` (naming the entity and the setting,
+    or the numbers) before any stack is defined.
     """
+    registry = registry or application.registry()
     validate_registry(registry)
     check_connection_budget(registry, config)
     config.check()
@@ -43,6 +53,7 @@ def build(app: App, registry: Registry, config: InfraConfig, env: Environment | 
     shared = SharedStack(
         app,
         naming.shared_stack_name(name),
+        application=application,
         registry=registry,
         config=config,
         env=env,

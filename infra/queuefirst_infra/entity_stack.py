@@ -19,16 +19,15 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from queuefirst import names
-from queuefirst.entity import Entity
-from queuefirst.registry import Registry
+from queuefirst.model import names
+from queuefirst.model.entity import Entity
+from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
 from queuefirst_infra.config import InfraConfig
 from queuefirst_infra.functions import ImageFunctionSpec, image_function, role_arn
 from queuefirst_infra.monitoring import function_alarms, queue_alarms, worker_dashboard
 from queuefirst_infra.shared_stack import SharedStack, queue_arn
 
-WORKER_CMD = ("shop.functions.worker.handler",)
 DLQ_RETENTION = Duration.days(14)
 QUEUE_RETENTION = Duration.days(4)
 
@@ -103,7 +102,7 @@ class EntityStack(Stack):
                 function_name=function_name,
                 repository=naming.repository_name(app, function_name),
                 image_key=function_name,
-                cmd=WORKER_CMD,
+                cmd=(names.WORKER_HANDLER,),
                 memory_mb=scaling.memory_mb,
                 timeout_seconds=scaling.timeout_seconds,
                 reserved_concurrency=scaling.reserved_concurrency,

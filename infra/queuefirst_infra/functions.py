@@ -13,10 +13,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from queuefirst.model.names import LIVE_ALIAS
 from queuefirst_infra.config import BOOTSTRAP_TAG, InfraConfig
 from queuefirst_infra.errors import InfraConfigError
-
-LIVE_ALIAS = "live"
 
 
 @dataclass(frozen=True)

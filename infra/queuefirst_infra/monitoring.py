@@ -10,8 +10,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from queuefirst.entity import Scaling
-from queuefirst.names import METRICS_NAMESPACE
+from queuefirst.model.entity import Scaling
+from queuefirst.model.names import METRICS_NAMESPACE
 from queuefirst_infra import naming
 
 PERIOD = Duration.minutes(1)

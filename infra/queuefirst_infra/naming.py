@@ -1,14 +1,19 @@
 """Names of stacks, repositories, roles, alarms and database users.
 
 Resource names shared with the runtime (queues, functions) come from
-`queuefirst.names`; the ones only the infrastructure and the rollout tool
+`queuefirst.model.names`; the ones only the infrastructure and the rollout tool
 need are spelled here, once.
 """
 
 from __future__ import annotations
 
-from queuefirst import names
-from queuefirst.deploy import error_alarm_name
+from queuefirst.model import names
+from queuefirst.model.names import (
+    admin_function_name,
+    error_alarm_name,
+    migrations_function_name,
+    throttle_alarm_name,
+)
 
 __all__ = [
     "admin_function_name",
@@ -37,14 +42,6 @@ def entity_stack_name(app: str, entity: str) -> str:
     return f"{app}-{entity}".replace("_", "-")
 
 
-def admin_function_name(app: str) -> str:
-    return f"{app}-admin"
-
-
-def migrations_function_name(app: str) -> str:
-    return f"{app}-migrations"
-
-
 def repository_name(app: str, function: str) -> str:
     """The ECR repository holding a function's image (migrations share the api's)."""
     if function == migrations_function_name(app):
@@ -60,7 +57,3 @@ def api_db_user(app: str) -> str:
 def worker_db_user(app: str, entity: str) -> str:
     """Database user of one entity's worker: writes its own table only."""
     return f"{app}_{entity}"
-
-
-def throttle_alarm_name(function: str) -> str:
-    return f"{function}-throttles"

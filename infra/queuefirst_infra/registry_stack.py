@@ -6,8 +6,8 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
-from queuefirst import names
-from queuefirst.registry import Registry
+from queuefirst.model import names
+from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
 
 UNTAGGED_DAYS = 7

@@ -11,8 +11,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from queuefirst import names
-from queuefirst.registry import Registry
+from queuefirst.model import names
+from queuefirst.model.application import Application
+from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
 from queuefirst_infra.config import InfraConfig
 from queuefirst_infra.database import ADMIN_USER, Database
@@ -20,8 +21,6 @@ from queuefirst_infra.functions import ImageFunction, ImageFunctionSpec, image_f
 from queuefirst_infra.monitoring import function_alarms
 from queuefirst_infra.network import Network
 
-API_CMD = ("shop.functions.api.handler",)
-MIGRATE_CMD = ("shop.functions.migrate.handler",)  # runs `alembic upgrade head`
 MIGRATIONS_TIMEOUT_SECONDS = 600
 
 
@@ -39,12 +38,14 @@ class SharedStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
+        application: Application,
         registry: Registry,
         config: InfraConfig,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         app = registry.app
+        self.application = application
         self.app_name = app
         self.network = Network(self, "Network")
         self.database = Database(
@@ -57,7 +58,7 @@ class SharedStack(Stack):
         )
         proxy_host = self.database.proxy.endpoint
         common_env = {
-            "QUEUEFIRST_APP": app,
+            "QUEUEFIRST_APPLICATION": application.package,
             "QUEUEFIRST_QUEUE_URL_PREFIX": queue_url_prefix(self),
             "QUEUEFIRST_DB_IAM_AUTH": "true",
             "QUEUEFIRST_DB_POOL_SIZE": str(config.db_pool_size),
@@ -72,7 +73,7 @@ class SharedStack(Stack):
                 function_name=api_name,
                 repository=naming.repository_name(app, api_name),
                 image_key=api_name,
-                cmd=API_CMD,
+                cmd=(names.API_HANDLER,),
                 memory_mb=config.api_memory_mb,
                 timeout_seconds=config.api_timeout_seconds,
                 reserved_concurrency=config.api_reserved_concurrency,
@@ -150,12 +151,12 @@ class SharedStack(Stack):
                 function_name=name,
                 repository=naming.repository_name(app, name),
                 image_key=image_key,
-                cmd=MIGRATE_CMD,
+                cmd=(names.MIGRATIONS_HANDLER,),
                 memory_mb=512,
                 timeout_seconds=MIGRATIONS_TIMEOUT_SECONDS,
                 reserved_concurrency=1,
                 environment={
-                    "QUEUEFIRST_APP": app,
+                    "QUEUEFIRST_APPLICATION": self.application.package,
                     "DATABASE_URL": database.url(ADMIN_USER, database.cluster.cluster_endpoint.hostname),
                     "QUEUEFIRST_DB_SECRET_ARN": database.admin_secret.secret_arn,
                     # The users the migrations create and grant (see database.py).

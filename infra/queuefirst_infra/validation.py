@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from queuefirst.entity import Entity
-from queuefirst.registry import Registry
+from queuefirst.model.entity import Entity
+from queuefirst.model.registry import Registry
 from queuefirst_infra.errors import InfraConfigError
 
 LAMBDA_MAX_TIMEOUT = 900

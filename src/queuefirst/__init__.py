@@ -2,4 +2,36 @@
 
 Every business write goes through its entity's SQS queue to one worker
 function per entity; the api function only validates, reads and enqueues.
+
+What an application imports is listed in `__all__`; everything else is the
+kit's own. Names load on first use, so importing `queuefirst` costs nothing
+a function's cold start does not need.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from queuefirst.model.application import Application
+    from queuefirst.model.entity import Entity, Scaling
+
+__all__ = ["Application", "Entity", "Scaling"]
+
+_HOMES = {
+    "Application": "queuefirst.model.application",
+    "Entity": "queuefirst.model.entity",
+    "Scaling": "queuefirst.model.entity",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'queuefirst' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -66,7 +66,7 @@ class RunningStack:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "queuefirst.cli", *args],
+            [sys.executable, "-m", "queuefirst.ops.cli", *args],
             capture_output=True,
             text=True,
             env={**os.environ, "QUEUEFIRST_HOME": str(self.home)},
@@ -85,7 +85,7 @@ def start_stack(rie: str, *flags: str, home: Path | None = None) -> RunningStack
     for variable in ("DATABASE_URL", "SQS_ENDPOINT_URL"):
         env.pop(variable, None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "queuefirst.cli", "dev", "--port", str(port), "--no-table", *flags],
+        [sys.executable, "-m", "queuefirst.ops.cli", "dev", "--port", str(port), "--no-table", *flags],
         stdout=open(log_path, "w"),  # noqa: SIM115 - the child owns it
         stderr=subprocess.STDOUT,
         text=True,

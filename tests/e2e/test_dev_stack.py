@@ -18,8 +18,8 @@ import psutil
 import pytest
 from sqlalchemy import text
 
-from queuefirst.command import Command, Op
 from queuefirst.local.events import sqs_event
+from queuefirst.model.command import Command, Op
 from queuefirst.store.engine import make_engine
 from tests.e2e.conftest import RunningStack, start_stack, stop_stack
 from tests.e2e.walkthrough import CUSTOMER, found, gone, walkthrough
@@ -169,7 +169,7 @@ def test_a_port_in_use_is_one_clear_line_and_nothing_starts(tmp_path: object) ->
         port = busy.getsockname()[1]
         before = {p.pid for p in psutil.process_iter()}
         result = subprocess.run(
-            [sys.executable, "-m", "queuefirst.cli", "dev", "--port", str(port)],
+            [sys.executable, "-m", "queuefirst.ops.cli", "dev", "--port", str(port)],
             capture_output=True,
             text=True,
             timeout=60,
@@ -198,7 +198,7 @@ def test_ctrl_c_leaves_no_orphan_process(rie_path: str) -> None:
 
 def run_dev(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "queuefirst.cli", "dev", "--no-table", *args],
+        [sys.executable, "-m", "queuefirst.ops.cli", "dev", "--no-table", *args],
         capture_output=True,
         text=True,
         timeout=120,

@@ -20,12 +20,14 @@ from typing import Any
 
 import pytest
 
-from queuefirst.fingerprint import compute_plan, fingerprints
+from queuefirst.ops.plan import compute_plan, fingerprints
+from shop import application as shop_application
+
+SHOP = shop_application
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
 TAG = os.environ.get("QUEUEFIRST_IMAGES_TAG", "test")
-APP = "shop"
 
 FIGURES: dict[str, Any] = {}
 FIGURES_FILE = Path(
@@ -48,9 +50,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def run(
-    cmd: list[str], *, env: dict[str, str] | None = None, check: bool = True, timeout: float = 900
+    cmd: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    timeout: float = 900,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    result = subprocess.run(
+        cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False, cwd=cwd
+    )
     if check and result.returncode != 0:
         raise AssertionError(
             f"{' '.join(cmd)} exited {result.returncode}\n--- stdout\n{result.stdout[-4000:]}"
@@ -101,7 +110,7 @@ class Built:
 
 
 def bake_env(root: Path, python_base: str, tag: str) -> dict[str, str]:
-    plan = compute_plan(root, APP)
+    plan = compute_plan(root, SHOP)
     return {
         **os.environ,
         "PYTHON_BASE": python_base,
@@ -114,10 +123,9 @@ def bake_env(root: Path, python_base: str, tag: str) -> dict[str, str]:
 
 def bake(root: Path, env: dict[str, str], *targets: str) -> float:
     started = time.monotonic()
-    run(
-        ["docker", "buildx", "bake", "--progress=plain", "-f", str(root / "docker-bake.hcl"), *targets],
-        env=env,
-    )
+    # As a user runs it: in the project root, where bake reads docker-bake.hcl and the
+    # docker-bake.json that `queuefirst bakefile` writes.
+    run(["docker", "buildx", "bake", "--progress=plain", *targets], env=env, cwd=root)
     return round(time.monotonic() - started, 2)
 
 
@@ -127,7 +135,7 @@ def built(python_base: str) -> Built:
     env = bake_env(ROOT, python_base, TAG)
     FIGURES["bake_seconds_first_this_session"] = bake(ROOT, env)
     FIGURES["bake_seconds_cached"] = bake(ROOT, env)
-    return Built(ROOT, TAG, compute_plan(ROOT, APP), env)
+    return Built(ROOT, TAG, compute_plan(ROOT, SHOP), env)
 
 
 @pytest.fixture(scope="session")
@@ -148,6 +156,6 @@ def scratch_repo(tmp_path: Path) -> Iterator[Path]:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in ("src", "images", "requirements", "scripts"):
         shutil.copytree(ROOT / name, copy / name, ignore=ignore)
-    for name in (".dockerignore", "docker-bake.hcl"):
+    for name in (".dockerignore", "docker-bake.hcl", "docker-bake.json", "pyproject.toml"):
         shutil.copy2(ROOT / name, copy / name)
     yield copy

@@ -20,11 +20,13 @@ from typing import Any
 
 import pytest
 
-from queuefirst.fingerprint import LABEL, RegistryClient, compare, compute_plan, entity_names, from_registry
 from queuefirst.local.events import http_event, queue_arn, sqs_event
 from queuefirst.local.ports import free_port
+from queuefirst.ops.image_registry import RegistryClient
+from queuefirst.ops.images import own_files
+from queuefirst.ops.plan import LABEL, compare, compute_plan, entities_in_tree, from_registry, targets_in_tree
 
-from .conftest import APP, ROOT, Built, bake, bake_env, run
+from .conftest import ROOT, SHOP, Built, bake, bake_env, run
 
 # The first test also pays for the session fixture: engine, base image, a full bake.
 pytestmark = [pytest.mark.images, pytest.mark.timeout(1200)]
@@ -57,6 +59,10 @@ def image_layers(image: str) -> list[tuple[int, list[str]]]:
 def own_layer(image: str) -> tuple[int, list[str]]:
     """The function's own layer: the last one that holds files."""
     return [layer for layer in image_layers(image) if layer[1]][-1]
+
+
+def target(name: str):  # type: ignore[no-untyped-def]
+    return next(t for t in targets_in_tree(ROOT, SHOP) if t.name == name)
 
 
 def expected_in_image(src_paths: list[str]) -> set[str]:
@@ -104,9 +110,9 @@ def test_every_image_is_labelled_with_its_fingerprint(built: Built) -> None:
 
 
 def test_function_commands_name_the_real_handlers(built: Built) -> None:
-    assert inspect(built.image("api"))["Config"]["Cmd"] == ["shop.functions.api.handler"]
+    assert inspect(built.image("api"))["Config"]["Cmd"] == ["queuefirst.functions.api.handler"]
     for worker in built.workers:
-        assert inspect(built.image(worker))["Config"]["Cmd"] == ["shop.functions.worker.handler"]
+        assert inspect(built.image(worker))["Config"]["Cmd"] == ["queuefirst.functions.worker.handler"]
 
 
 def test_each_worker_layer_is_small_and_holds_only_its_own_entity(
@@ -118,14 +124,7 @@ def test_each_worker_layer_is_small_and_holds_only_its_own_entity(
         size, names = own_layer(built.image(worker))
         figures[f"own_layer_bytes[{worker}]"] = size
         assert size <= TOP_LAYER_LIMIT, (worker, size)
-        own = compute_plan(ROOT, APP)["functions"][worker]
-        expected = expected_in_image(
-            [
-                p
-                for p in own["files"]
-                if p.startswith(f"src/{APP}/entities/{entity}") or p == f"src/{APP}/functions/worker.py"
-            ]
-        )
+        expected = expected_in_image(own_files(ROOT, target(worker)))
         assert normalize(names) == expected, worker
         for other in entities:
             if other != entity:
@@ -144,11 +143,11 @@ def test_no_image_holds_another_entitys_code_anywhere(built: Built) -> None:
                 "/bin/sh",
                 built.image(worker),
                 "-c",
-                "ls /var/task/shop/entities /var/task/shop/functions",
+                "ls /var/task/shop/entities",
             ]
         ).stdout.split()
         modules = {n for n in listing if n.endswith(".py")}
-        assert modules == {"__init__.py", f"{entity}.py", "worker.py"}, (worker, modules)
+        assert modules == {"__init__.py", f"{entity}.py"}, (worker, modules)
 
 
 def test_the_api_layer_holds_the_registry_every_entity_and_the_migrations(
@@ -156,9 +155,7 @@ def test_the_api_layer_holds_the_registry_every_entity_and_the_migrations(
 ) -> None:
     size, names = own_layer(built.image("api"))
     figures["own_layer_bytes[api]"] = size
-    own = compute_plan(ROOT, APP)["functions"]["api"]
-    base = set(compute_plan(ROOT, APP)["functions"]["base"]["files"])
-    expected = expected_in_image([p for p in own["files"] if p not in base])
+    expected = expected_in_image(own_files(ROOT, target("api")))
     # Non-Python files (the alembic template) have no byte-compiled twin.
     assert normalize(names) == expected
     assert any("/migrations/versions/" in n for n in names)
@@ -192,10 +189,10 @@ def test_the_ca_secret_never_lands_in_a_layer(built: Built) -> None:
 
 
 def test_changing_one_entity_moves_only_its_worker_and_the_api(scratch_repo: Path) -> None:
-    before = compute_plan(scratch_repo, APP)
-    module = scratch_repo / "src" / APP / "entities" / "products.py"
+    before = compute_plan(scratch_repo, SHOP)
+    module = scratch_repo / "src" / "shop" / "entities" / "products.py"
     module.write_text(module.read_text() + "\n# a change to products only\n")
-    after = compute_plan(scratch_repo, APP)
+    after = compute_plan(scratch_repo, SHOP)
     moved = {
         n
         for n in before["functions"]
@@ -205,11 +202,11 @@ def test_changing_one_entity_moves_only_its_worker_and_the_api(scratch_repo: Pat
 
 
 def test_changing_the_kit_or_the_lock_moves_every_function(scratch_repo: Path) -> None:
-    before = compute_plan(scratch_repo, APP)
-    for path in ("src/queuefirst/command.py", "requirements/runtime.lock"):
+    before = compute_plan(scratch_repo, SHOP)
+    for path in ("src/queuefirst/model/command.py", "requirements/runtime.lock"):
         target = scratch_repo / path
         target.write_text(target.read_text() + "\n# touched\n")
-        after = compute_plan(scratch_repo, APP)
+        after = compute_plan(scratch_repo, SHOP)
         assert all(
             before["functions"][n]["fingerprint"] != after["functions"][n]["fingerprint"]
             for n in before["functions"]
@@ -218,9 +215,11 @@ def test_changing_the_kit_or_the_lock_moves_every_function(scratch_repo: Path) -
 
 
 def test_development_only_kit_modules_move_nothing(scratch_repo: Path) -> None:
-    before = compute_plan(scratch_repo, APP)
+    before = compute_plan(scratch_repo, SHOP)
     (scratch_repo / "src/queuefirst/local/extra_dev_tool.py").write_text("X = 1\n")
-    assert compute_plan(scratch_repo, APP) == before
+    for tool in sorted((scratch_repo / "src/queuefirst/ops").glob("*.py")):
+        tool.write_text(tool.read_text() + "\n# an operator's tool, touched\n")
+    assert compute_plan(scratch_repo, SHOP) == before
 
 
 def test_rebuilding_after_one_entity_change_keeps_every_other_image_identical(
@@ -230,7 +229,7 @@ def test_rebuilding_after_one_entity_change_keeps_every_other_image_identical(
     env = bake_env(scratch_repo, built.env["PYTHON_BASE"], tag)
     bake(scratch_repo, env)
     before = {n: inspect(f"{f['image']}:{tag}")["Id"] for n, f in built.plan["functions"].items()}
-    module = scratch_repo / "src" / APP / "entities" / "products.py"
+    module = scratch_repo / "src" / "shop" / "entities" / "products.py"
     module.write_text(module.read_text() + "\n# a change to products only\n")
     env = bake_env(scratch_repo, built.env["PYTHON_BASE"], tag)
     figures["bake_seconds_after_one_entity_change"] = bake(scratch_repo, env)
@@ -419,11 +418,14 @@ def test_push_to_the_local_registry_and_pull_back_by_digest(built: Built, local_
 
 
 def test_bake_builds_one_worker_per_entity_module_and_no_attestations(docker_engine: None) -> None:
-    printed = json.loads(
-        run(["docker", "buildx", "bake", "--print", "-f", str(ROOT / "docker-bake.hcl")]).stdout
-    )
+    printed = json.loads(run(["docker", "buildx", "bake", "--print"], cwd=ROOT).stdout)
     workers = sorted(t for t in printed["target"] if t.startswith("worker-"))
-    assert workers == sorted(f"worker-{e}" for e in entity_names(ROOT, APP))
+    assert workers == sorted(f"worker-{e}" for e in entities_in_tree(ROOT, SHOP))
+    # The plan fingerprints the Dockerfile and the build arguments bake really uses.
+    for planned in targets_in_tree(ROOT, SHOP):
+        baked = printed["target"][planned.name]
+        assert baked["dockerfile"] == planned.dockerfile, planned.name
+        assert {k: baked["args"][k] for k in planned.args} == dict(planned.args), planned.name
     for name, target in printed["target"].items():
         assert target["platforms"] == ["linux/amd64"], name
         assert "type=provenance,disabled=true" in target["attest"], name

@@ -8,15 +8,16 @@ import re
 import tomllib
 from pathlib import Path
 
-from queuefirst.fingerprint import entity_names, main, run
+from queuefirst.ops.cli import main
+from queuefirst.ops.plan import entities_in_tree, run
 
-from .conftest import APP, ROOT
+from .conftest import ROOT, SHOP
 
 
 def plan(*argv: str) -> str:
     import argparse
 
-    from queuefirst.fingerprint import register
+    from queuefirst.ops.plan import register
 
     parser = argparse.ArgumentParser(prog="queuefirst")
     register(parser.add_subparsers(dest="command", required=True))
@@ -33,7 +34,7 @@ def test_plan_against_its_own_previous_plan_lists_nothing(scratch_repo: Path, tm
     assert set(saved["functions"]) == {
         "base",
         "api",
-        *(f"worker-{e}" for e in entity_names(scratch_repo, APP)),
+        *(f"worker-{e}" for e in entities_in_tree(scratch_repo, SHOP)),
     }
     assert plan("--root", str(scratch_repo), "--against", str(written), "--changed-only") == ""
     table = plan("--root", str(scratch_repo), "--against", str(written))
@@ -43,7 +44,7 @@ def test_plan_against_its_own_previous_plan_lists_nothing(scratch_repo: Path, tm
 def test_plan_lists_only_the_functions_whose_files_changed(scratch_repo: Path, tmp_path: Path) -> None:
     written = tmp_path / "plan.json"
     plan("--root", str(scratch_repo), "--write", str(written))
-    module = scratch_repo / "src" / APP / "entities" / "orders.py"
+    module = scratch_repo / "src" / "shop" / "entities" / "orders.py"
     module.write_text(module.read_text() + "\n# changed\n")
     changed = plan("--root", str(scratch_repo), "--against", str(written), "--changed-only")
     assert changed.split() == ["api", "worker-orders"]
@@ -53,7 +54,7 @@ def test_plan_lists_only_the_functions_whose_files_changed(scratch_repo: Path, t
 
 def test_plan_without_a_previous_state_calls_everything_new(scratch_repo: Path) -> None:
     assert len(plan("--root", str(scratch_repo), "--changed-only").split()) == 1 + len(
-        entity_names(scratch_repo, APP)
+        entities_in_tree(scratch_repo, SHOP)
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from queuefirst.registry import Registry
+from queuefirst.model.registry import Registry
 from tests.infra.infra_helpers import Synthesized, images_for, synthesize
 
 

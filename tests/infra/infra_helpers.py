@@ -23,8 +23,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 import aws_cdk as cdk
 
-from queuefirst import names
-from queuefirst.registry import Registry
+from queuefirst.model import names
+from queuefirst.model.application import Application
+from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
 from queuefirst_infra.build import build
 from queuefirst_infra.config import InfraConfig
@@ -56,9 +57,16 @@ class Synthesized:
         return cdk.assertions.Template.from_json(self.templates[stack_name])
 
 
+def application_of(registry: Registry) -> Application:
+    """The descriptor of a test registry's application: named like its package."""
+    return Application(name=registry.app, package=registry.app)
+
+
 def synthesize(registry: Registry, outdir: Path, context: Mapping[str, Any] | None = None) -> Synthesized:
     app = cdk.App(outdir=str(outdir), context=dict(context or {}))
-    build(app, registry, InfraConfig.from_context(app.node.try_get_context))
+    build(
+        app, application_of(registry), InfraConfig.from_context(app.node.try_get_context), registry=registry
+    )
     assembly = app.synth()
     templates = {stack.stack_name: stack.template for stack in assembly.stacks}
     return Synthesized(outdir, templates)

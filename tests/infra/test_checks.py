@@ -10,12 +10,13 @@ import aws_cdk as cdk
 import pytest
 from pydantic import BaseModel
 
-from queuefirst.entity import Entity, Scaling
-from queuefirst.registry import Registry
+from queuefirst.model.entity import Entity, Scaling
+from queuefirst.model.registry import Registry
 from queuefirst_infra.budget import check_connection_budget, demands, proxy_budget
 from queuefirst_infra.build import build
 from queuefirst_infra.config import InfraConfig
 from queuefirst_infra.errors import InfraConfigError
+from tests.infra.infra_helpers import application_of
 
 
 class Fields(BaseModel):
@@ -29,7 +30,7 @@ def one_entity(scaling: Scaling, name: str = "widgets") -> Registry:
 def synth_fails(registry: Registry, config: InfraConfig | None = None) -> str:
     app = cdk.App()
     with pytest.raises(InfraConfigError) as caught:
-        build(app, registry, config or InfraConfig())
+        build(app, application_of(registry), config or InfraConfig(), registry=registry)
     assert app.node.children == [], "stacks were defined before the check failed"
     return str(caught.value)
 

@@ -19,8 +19,8 @@ from typing import Any
 import boto3
 import pytest
 
-from queuefirst import deploy
-from queuefirst.deploy import error_alarm_name
+from queuefirst.ops import deploy
+from queuefirst.ops.deploy import error_alarm_name
 
 ACCOUNT = "123456789012"
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from queuefirst import names
-from queuefirst.registry import Registry
+from queuefirst.model import names
+from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
-from shop.registry import load_registry
+from shop import application as shop
 from tests.infra.infra_helpers import Synthesized, resources
 
-ENTITIES = list(load_registry())
+ENTITIES = shop.entity_names()
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from queuefirst.registry import Registry
+from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
 from queuefirst_infra.config import ImageRef, InfraConfig
 from queuefirst_infra.errors import InfraConfigError

@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from queuefirst import names
-from queuefirst.registry import Registry
+from queuefirst.model import names
+from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
 from queuefirst_infra.monitoring import oldest_message_threshold
-from shop.registry import load_registry
+from shop import application as shop
 from tests.infra.infra_helpers import Synthesized, resources
 
-ENTITIES = list(load_registry())
+ENTITIES = shop.entity_names()
 
 
 def test_one_stack_per_entity_plus_registry_and_shared(synthesized: Synthesized, registry: Registry) -> None:
@@ -61,7 +61,7 @@ def test_entity_queue_dlq_worker_and_event_source(
         "PackageType": "Image",
         "MemorySize": scaling.memory_mb,
         "Timeout": scaling.timeout_seconds,
-        "ImageConfig": {"Command": ["shop.functions.worker.handler"]},
+        "ImageConfig": {"Command": ["queuefirst.functions.worker.handler"]},
         "Environment": {"Variables": Match.object_like({"QUEUEFIRST_ENTITY": entity})},
         "VpcConfig": Match.any_value(),
     }
@@ -192,14 +192,14 @@ def test_shared_stack_network_database_api(synthesized: Synthesized) -> None:
         {
             "FunctionName": "shop-api",
             "ReservedConcurrentExecutions": 20,
-            "ImageConfig": {"Command": ["shop.functions.api.handler"]},
+            "ImageConfig": {"Command": ["queuefirst.functions.api.handler"]},
         },
     )
     tpl.has_resource_properties(
         "AWS::Lambda::Function",
         {
             "FunctionName": "shop-migrations",
-            "ImageConfig": {"Command": ["shop.functions.migrate.handler"]},
+            "ImageConfig": {"Command": ["queuefirst.functions.migrate.handler"]},
             "Code": {
                 "ImageUri": Match.object_like(
                     {"Fn::Join": ["", Match.array_with([Match.string_like_regexp(r"/shop-api@sha256:")])]}

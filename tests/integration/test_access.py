@@ -13,13 +13,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
-from queuefirst.command import Command, Op
-from queuefirst.migrate import prepare
-from queuefirst.registry import Registry
+from queuefirst.model.command import Command, Op
+from queuefirst.model.registry import Registry
 from queuefirst.store.access import DatabaseUsers
 from queuefirst.store.engine import make_engine
+from queuefirst.store.migrate import prepare
 from queuefirst.store.schema import StoreSchema, build_schema
 from queuefirst.store.writer import EntityWriter
+from shop import application as shop
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +31,8 @@ USERS = DatabaseUsers(
 
 @pytest.fixture(scope="module")
 def as_user(postgres_url: str, schema: StoreSchema):  # type: ignore[no-untyped-def]
-    prepare(postgres_url, schema, USERS)
-    prepare(postgres_url, schema, USERS)  # idempotent: every deploy runs it
+    prepare(postgres_url, shop, USERS)
+    prepare(postgres_url, shop, USERS)  # idempotent: every deploy runs it
     engines = []
 
     def connect(user: str):  # type: ignore[no-untyped-def]

@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 from queuefirst.api.root import build_api
 from queuefirst.local.events import http_event
 from queuefirst.local.queues import EntityQueues
-from queuefirst.registry import Registry
-from queuefirst.settings import ApiSettings, WorkerSettings
+from queuefirst.model.registry import Registry
+from queuefirst.runtime.settings import ApiSettings, WorkerSettings
 from queuefirst.worker.handler import make_handler
 from queuefirst.worker.root import build_worker
 from tests.helpers import CUSTOMER, Context, bodies, receive_event
@@ -62,7 +62,7 @@ def apply(
             settings = WorkerSettings(
                 DATABASE_URL=postgres_url, SQS_ENDPOINT_URL=sqs_endpoint, QUEUEFIRST_ENTITY=entity
             )
-            handlers[entity] = make_handler(build_worker(registry[entity], settings))
+            handlers[entity] = make_handler(build_worker("shop", registry[entity], settings))
         event = receive_event(sqs_client, queues[entity])
         assert handlers[entity](event, Context()) == {"batchItemFailures": []}
 
@@ -250,11 +250,11 @@ def test_a_lagging_api_clock_still_stamps_writes_above_what_the_row_holds(
     """Versions are per api instance; one whose clock is behind must not have
     its accepted PATCH silently superseded by an older-looking create."""
     from queuefirst.api.service import ApiService
-    from queuefirst.sender import CommandSender
-    from queuefirst.sender import sqs_client as make_client
+    from queuefirst.api.versioning import VersionClock
+    from queuefirst.runtime.sender import CommandSender
+    from queuefirst.runtime.sender import sqs_client as make_client
     from queuefirst.store.reader import Reader
     from queuefirst.store.schema import build_schema
-    from queuefirst.versioning import VersionClock
 
     def service(now_ns: int) -> ApiService:
         sender = CommandSender(make_client(sqs_endpoint, "us-east-1"), "shop")

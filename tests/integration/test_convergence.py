@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
-from queuefirst.command import Command, Op
-from queuefirst.registry import Registry
-from queuefirst.sender import CommandSender
+from queuefirst.model.command import Command, Op
+from queuefirst.model.registry import Registry
+from queuefirst.runtime.sender import CommandSender
 from queuefirst.store.schema import ALIVE, build_schema
 from queuefirst.store.writer import EntityWriter
 from queuefirst.worker.batch import BatchApplier, Message

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from queuefirst.command import Command, Op
-from queuefirst.registry import Registry
+from queuefirst.model.command import Command, Op
+from queuefirst.model.registry import Registry
 from queuefirst.store.schema import build_schema
 from queuefirst.store.writer import EntityWriter, Outcome, Result
 

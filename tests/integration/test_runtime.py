@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from queuefirst.local.runtime import FunctionSpec, RuntimePool
+from queuefirst.local.functions import FunctionSpec
+from queuefirst.local.launchers import ProcessLauncher
+from queuefirst.local.runtime import RuntimePool
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +26,7 @@ def pool(rie_path: str, tmp_path: Path) -> Iterator[RuntimePool]:
         memory_mb=128,
         concurrency=2,
     )
-    running = RuntimePool(spec, Path(rie_path), tmp_path).start()
+    running = RuntimePool(spec, ProcessLauncher(Path(rie_path)), tmp_path).start()
     yield running
     running.stop()
 

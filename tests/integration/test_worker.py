@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from queuefirst.local.queues import EntityQueues
-from queuefirst.registry import Registry
-from queuefirst.sender import CommandSender, ForbiddenTarget, SendError, sqs_client
-from queuefirst.settings import WorkerSettings
+from queuefirst.model.registry import Registry
+from queuefirst.runtime.sender import CommandSender, ForbiddenTarget, SendError, sqs_client
+from queuefirst.runtime.settings import WorkerSettings
 from queuefirst.store.schema import StoreSchema
 from queuefirst.worker.handler import make_handler
 from queuefirst.worker.root import build_worker
@@ -30,7 +30,7 @@ def workers(registry: Registry, postgres_url: str, sqs_endpoint: str) -> Callabl
         settings = WorkerSettings(
             DATABASE_URL=database_url or postgres_url, SQS_ENDPOINT_URL=sqs_endpoint, QUEUEFIRST_ENTITY=entity
         )
-        return make_handler(build_worker(registry[entity], settings))
+        return make_handler(build_worker("shop", registry[entity], settings))
 
     return build
 
@@ -279,7 +279,7 @@ def test_every_batch_emits_its_metrics_and_structured_logs(
     settings = WorkerSettings(
         DATABASE_URL=postgres_url, SQS_ENDPOINT_URL=sqs_endpoint, QUEUEFIRST_ENTITY="customers"
     )
-    root = build_worker(registry["customers"], settings)
+    root = build_worker("shop", registry["customers"], settings)
     # The logger writes to the stdout it found when first made; read it here instead.
     logs = io.StringIO()
     previous = root.logger.registered_handler.setStream(logs)
@@ -333,6 +333,7 @@ def test_a_cascade_whose_children_failed_to_send_sends_them_on_redelivery(
     event = receive_event(sqs_client, queues["orders"])
 
     root = build_worker(
+        "shop",
         registry["orders"],
         WorkerSettings(DATABASE_URL=postgres_url, SQS_ENDPOINT_URL=sqs_endpoint, QUEUEFIRST_ENTITY="orders"),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from queuefirst.cli import main
+from queuefirst.ops.cli import main
 
 
 def test_graph_prints_the_hierarchy_as_a_tree(capsys: pytest.CaptureFixture[str]) -> None:
@@ -32,7 +32,7 @@ def test_graph_check_passes_on_shop(capsys: pytest.CaptureFixture[str]) -> None:
 def test_graph_check_fails_naming_the_cycle(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("QUEUEFIRST_REGISTRY", "tests.fixtures.cyclic_app:load_registry")
+    monkeypatch.setenv("QUEUEFIRST_APPLICATION", "cyclic")
     assert main(["graph", "--check"]) == 1
     assert "cycle in entity hierarchy: a -> b -> a" in capsys.readouterr().err
 
@@ -59,4 +59,5 @@ def test_an_aws_failure_is_one_clear_line_not_a_traceback(capsys: pytest.Capture
     )
     err = capsys.readouterr().err
     assert code == 1
-    assert err.startswith("queuefirst: Could not connect to the endpoint URL") and "Traceback" not in err
+    assert err.startswith("queuefirst: EndpointConnectionError: Could not connect to the endpoint URL")
+    assert "Traceback" not in err

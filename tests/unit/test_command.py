@@ -5,8 +5,8 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
-from queuefirst.command import Command, Op
-from queuefirst.versioning import VersionClock, new_id
+from queuefirst.api.versioning import VersionClock, new_id
+from queuefirst.model.command import Command, Op
 
 
 def command(version: int, command_id: uuid.UUID | None = None) -> Command:

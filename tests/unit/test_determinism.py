@@ -1,6 +1,6 @@
 """Workers are deterministic: no code on the worker's effect path reads the clock
 or mints an id. Telemetry (latency, message age) lives apart, in
-`queuefirst.telemetry`, and nothing it computes feeds a write."""
+`queuefirst.runtime.telemetry`, and nothing it computes feeds a write."""
 
 from __future__ import annotations
 
@@ -11,20 +11,20 @@ from pathlib import Path
 
 import pytest
 
-import shop.entities
+from shop import application as shop
 
 # Everything that decides what a worker writes or sends.
 EFFECT_PATH = [
-    "queuefirst.command",
-    "queuefirst.payloads",
-    "queuefirst.entity",
+    "queuefirst.model.command",
+    "queuefirst.model.payloads",
+    "queuefirst.model.entity",
     "queuefirst.store.schema",
     "queuefirst.store.writer",
     "queuefirst.worker.decode",
     "queuefirst.worker.batch",
-    *(f"shop.entities.{name}" for name in shop.entities.NAMES),
+    *(f"shop.entities.{name}" for name in shop.entity_names()),
 ]
-FORBIDDEN_MODULES = {"time", "datetime", "random", "secrets", "uuid_utils", "queuefirst.versioning"}
+FORBIDDEN_MODULES = {"time", "datetime", "random", "secrets", "uuid_utils", "queuefirst.api.versioning"}
 FORBIDDEN_CALLS = {
     "uuid1",
     "uuid4",
@@ -81,7 +81,7 @@ def test_worker_effect_path_reads_no_clock_and_mints_no_id(module: str) -> None:
         "from datetime import datetime\n",
         "x = uuid.uuid4()\n",
         "import random\n",
-        "from queuefirst.versioning import new_id\n",
+        "from queuefirst.api.versioning import new_id\n",
         "key = str(new_id())\n",
         "t = datetime.now()\n",
     ],

@@ -22,7 +22,7 @@ from queuefirst.api.routes import (
     json_response,
 )
 from queuefirst.api.service import ApiService
-from queuefirst.telemetry import timed
+from queuefirst.runtime.telemetry import timed
 
 
 def build_resolver(service: ApiService, *, page_limit_max: int, title: str) -> APIGatewayHttpResolver:

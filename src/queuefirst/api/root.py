@@ -9,15 +9,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from queuefirst.api.app import build_resolver, make_handler
 from queuefirst.api.service import ApiService
-from queuefirst.names import api_function_name
-from queuefirst.registry import Registry
-from queuefirst.sender import CommandSender, sqs_client
-from queuefirst.settings import ApiSettings
+from queuefirst.api.versioning import VersionClock
+from queuefirst.model.names import api_function_name
+from queuefirst.model.registry import Registry
+from queuefirst.runtime.sender import CommandSender, sqs_client
+from queuefirst.runtime.settings import ApiSettings
+from queuefirst.runtime.telemetry import make_logger, make_metrics
 from queuefirst.store.engine import make_engine
 from queuefirst.store.reader import Reader
 from queuefirst.store.schema import build_schema
-from queuefirst.telemetry import make_logger, make_metrics
-from queuefirst.versioning import VersionClock
 
 
 def build_api(
@@ -31,10 +31,10 @@ def build_api(
     )
     sender = CommandSender(
         sqs_client(settings.sqs_endpoint_url, settings.aws_region),
-        settings.app,
+        registry.app,
         queue_url_prefix=settings.queue_url_prefix,
     )
     service = ApiService(registry, engine, Reader(build_schema(registry)), sender, VersionClock())
     app = build_resolver(service, page_limit_max=settings.page_limit_max, title=f"{registry.app} api")
-    name = api_function_name(settings.app)
+    name = api_function_name(registry.app)
     return make_handler(app, make_logger(name), make_metrics(name, name), settings.max_body_bytes)

@@ -23,9 +23,9 @@ from sqlalchemy.exc import OperationalError
 
 from queuefirst.api.errors import ApiError, BadRequest, Invalid, MethodNotAllowed, NotFound, Unavailable
 from queuefirst.api.service import ApiService
-from queuefirst.entity import Entity
-from queuefirst.payloads import ID_PATTERN, create_body_model, patch_body_model
-from queuefirst.sender import SendError
+from queuefirst.model.entity import Entity
+from queuefirst.model.payloads import ID_PATTERN, create_body_model, patch_body_model
+from queuefirst.runtime.sender import SendError
 
 ACCEPTED = HTTPStatus.ACCEPTED
 

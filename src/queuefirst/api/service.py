@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from queuefirst.api.errors import Conflict, Invalid, NotFound
-from queuefirst.command import Command, Op
-from queuefirst.entity import Entity
-from queuefirst.payloads import PayloadError, validate_create, validate_update
-from queuefirst.registry import Registry
-from queuefirst.sender import CommandSender
+from queuefirst.api.versioning import VersionClock, new_id
+from queuefirst.model.command import Command, Op
+from queuefirst.model.entity import Entity
+from queuefirst.model.payloads import PayloadError, validate_create, validate_update
+from queuefirst.model.registry import Registry
+from queuefirst.runtime.sender import CommandSender
 from queuefirst.store.reader import Page, Reader
-from queuefirst.versioning import VersionClock, new_id
 
 
 @dataclass(frozen=True)

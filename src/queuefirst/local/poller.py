@@ -16,16 +16,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from queuefirst.entity import Entity
 from queuefirst.local.events import sqs_event
 from queuefirst.local.queues import EntityQueues
 from queuefirst.local.runtime import Invocation, RuntimePool
 from queuefirst.local.stats import Stats
+from queuefirst.model.entity import Entity
+from queuefirst.model.limits import SQS_BATCH_LIMIT
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-SQS_RECEIVE_LIMIT = 10
 
 
 class EventSourcePoller:
@@ -38,6 +37,7 @@ class EventSourcePoller:
         stats: Stats,
         report: Callable[[Invocation, int], None],
         region: str,
+        log: Callable[[str], None] = print,
     ) -> None:
         self.entity = entity
         self.queues = queues
@@ -46,6 +46,7 @@ class EventSourcePoller:
         self.stats = stats
         self.report = report
         self.region = region
+        self.log = log
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
 
@@ -74,7 +75,10 @@ class EventSourcePoller:
                 messages = self._receive_batch()
                 if messages:
                     self._deliver(messages)
-            except Exception:
+            except Exception as error:
+                # A poller outlives any one failure, but never silently: SQS keeps
+                # the messages, so nothing is lost while it waits and retries.
+                self.log(f"{self.entity.name} poller: {type(error).__name__}: {error}; retrying in 1 s")
                 self.stop_event.wait(1)
 
     def _receive_batch(self) -> list[dict[str, Any]]:
@@ -88,7 +92,7 @@ class EventSourcePoller:
                 break
             got: list[Any] = self.client.receive_message(
                 QueueUrl=self.queues.url,
-                MaxNumberOfMessages=min(SQS_RECEIVE_LIMIT, scaling.batch_size - len(batch)),
+                MaxNumberOfMessages=min(SQS_BATCH_LIMIT, scaling.batch_size - len(batch)),
                 WaitTimeSeconds=1 if remaining >= 1 else 0,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
@@ -123,8 +127,8 @@ class EventSourcePoller:
             )
             return  # as Lambda does with an identifier it cannot match
         done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), SQS_RECEIVE_LIMIT):
-            chunk = done[start : start + SQS_RECEIVE_LIMIT]
+        for start in range(0, len(done), SQS_BATCH_LIMIT):
+            chunk = done[start : start + SQS_BATCH_LIMIT]
             response = self.client.delete_message_batch(
                 QueueUrl=self.queues.url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],

@@ -6,13 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from queuefirst.names import dead_letter_queue_name, queue_name
-from queuefirst.registry import Registry
+from queuefirst.model.limits import DLQ_RETENTION_SECONDS
+from queuefirst.model.names import dead_letter_queue_name, queue_name
+from queuefirst.model.registry import Registry
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -49,12 +48,6 @@ def ensure_queues(
         client.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         made[entity.name] = EntityQueues(entity.name, url, _arn(client, url), dlq_url, dlq_arn)
     return made
-
-
-def queue_depth(client: SQSClient, url: str) -> int:
-    """Messages visible in a queue now (SQS's approximate count)."""
-    attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def _arn(client: SQSClient, url: str) -> str:

@@ -16,32 +16,18 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from queuefirst.local.functions import FunctionSpec
+from queuefirst.local.launchers import Launcher
 from queuefirst.local.ports import free_port, start_server
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """What a function needs to run locally: its handler, environment and limits."""
-
-    name: str
-    handler: str
-    environment: dict[str, str]
-    timeout_seconds: int
-    memory_mb: int
-    concurrency: int
-    # Run in a container instead: the command that starts one instance with
-    # RIE listening on the given port (see `queuefirst dev --images`).
-    container_command: Callable[[int], list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +44,7 @@ class Invocation:
 @dataclass
 class RuntimeInstance:
     spec: FunctionSpec
-    rie: Path
+    launcher: Launcher
     log: IO[bytes]
     port: int = 0
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -71,24 +57,7 @@ class RuntimeInstance:
 
     def start(self) -> RuntimeInstance:
         self.port = free_port()
-        if self.spec.container_command is not None:
-            command = self.spec.container_command(self.port)
-        else:
-            # Every instance gets its own Runtime API port too: RIE's default
-            # (9001) would let only one instance run per machine.
-            command = [
-                str(self.rie),
-                "--log-level",
-                "error",
-                "--runtime-interface-emulator-address",
-                f"127.0.0.1:{self.port}",
-                "--runtime-api-address",
-                f"127.0.0.1:{free_port()}",
-                sys.executable,
-                "-m",
-                "awslambdaric",
-                self.spec.handler,
-            ]
+        command = self.launcher.command(self.spec, self.port)
         env = {
             **_base_environment(),
             **self.spec.environment,
@@ -162,18 +131,15 @@ class RuntimeInstance:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        if self.spec.container_command is not None:
-            from queuefirst.local.containers import remove_container
-
-            remove_container(self.spec.name, self.port)  # the client's exit may leave it behind
+        self.launcher.cleanup(self.spec, self.port)
 
 
 class RuntimePool:
     """N instances of one function; an invocation takes one, or waits for one."""
 
-    def __init__(self, spec: FunctionSpec, rie: Path, log_dir: Path) -> None:
+    def __init__(self, spec: FunctionSpec, launcher: Launcher, log_dir: Path) -> None:
         self.spec = spec
-        self.rie = rie
+        self.launcher = launcher
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log = open(log_dir / f"{spec.name}.log", "ab")  # noqa: SIM115 - lives as long as the pool
         self.instances: list[RuntimeInstance] = []
@@ -184,7 +150,7 @@ class RuntimePool:
 
     def start(self) -> RuntimePool:
         for _ in range(self.spec.concurrency):
-            instance = RuntimeInstance(self.spec, self.rie, self.log).start()
+            instance = RuntimeInstance(self.spec, self.launcher, self.log).start()
             self.instances.append(instance)
             self._idle.put(instance)
         return self
@@ -224,8 +190,9 @@ class RuntimePool:
                 return dead
         dead.stop()
         try:
-            fresh = RuntimeInstance(self.spec, self.rie, self.log).start()
-        except Exception:
+            fresh = RuntimeInstance(self.spec, self.launcher, self.log).start()
+        except Exception as error:  # a failed start is retried at the next invocation
+            self._write_log(f"{self.spec.name}: replacing a runtime failed: {type(error).__name__}: {error}")
             return dead
         with self._lock:
             if self._closed:
@@ -234,6 +201,11 @@ class RuntimePool:
             self.instances[self.instances.index(dead)] = fresh
             self.replaced += 1
         return fresh
+
+    def _write_log(self, line: str) -> None:
+        with contextlib.suppress(ValueError):  # the log is closed once the pool stops
+            self.log.write(f"queuefirst: {line}\n".encode())
+            self.log.flush()
 
     def stop(self) -> None:
         with self._lock:
@@ -272,11 +244,11 @@ def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def start_pools(specs: Sequence[FunctionSpec], rie: Path, log_dir: Path) -> dict[str, RuntimePool]:
+def start_pools(specs: Sequence[FunctionSpec], launcher: Launcher, log_dir: Path) -> dict[str, RuntimePool]:
     pools: dict[str, RuntimePool] = {}
     try:
         for spec in specs:
-            pools[spec.name] = RuntimePool(spec, rie, log_dir).start()
+            pools[spec.name] = RuntimePool(spec, launcher, log_dir).start()
     except BaseException:
         for pool in pools.values():
             pool.stop()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from queuefirst.registry import Registry
+from queuefirst.model.names import API_HANDLER, WORKER_HANDLER
 
 
 class DevSettings(BaseSettings):
@@ -23,9 +22,9 @@ class DevSettings(BaseSettings):
     pg_port: int = Field(default=0, alias="QUEUEFIRST_PG_PORT")
     sqs_port: int = Field(default=0, alias="QUEUEFIRST_SQS_PORT")
     region: str = Field(default="us-east-1", alias="AWS_REGION")
-    registry: str = Field(default="shop.registry:load_registry", alias="QUEUEFIRST_REGISTRY")
-    api_handler: str = Field(default="shop.functions.api.handler", alias="QUEUEFIRST_API_HANDLER")
-    worker_handler: str = Field(default="shop.functions.worker.handler", alias="QUEUEFIRST_WORKER_HANDLER")
+    # The kit's own composition roots; override to run handlers of your own.
+    api_handler: str = Field(default=API_HANDLER, alias="QUEUEFIRST_API_HANDLER")
+    worker_handler: str = Field(default=WORKER_HANDLER, alias="QUEUEFIRST_WORKER_HANDLER")
     # "orders=3,api=2": local pool sizes over the registry's local_concurrency.
     concurrency: str = Field(default="", alias="QUEUEFIRST_CONCURRENCY")
     # Seconds; 0 keeps each entity's own (6x its timeout). Lower it to see
@@ -41,12 +40,3 @@ class DevSettings(BaseSettings):
                 raise ValueError(f"QUEUEFIRST_CONCURRENCY: {part!r} is not <function>=<positive number>")
             overrides[name.strip()] = int(value)
         return overrides
-
-
-def load_registry(spec: str) -> Registry:
-    """`package.module:function` returning the application's Registry."""
-    module_name, _, function = spec.partition(":")
-    registry = getattr(importlib.import_module(module_name), function or "load_registry")()
-    if not isinstance(registry, Registry):
-        raise TypeError(f"{spec} did not return a Registry")
-    return registry

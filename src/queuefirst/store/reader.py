@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from queuefirst.entity import Entity
+from queuefirst.model.entity import Entity
 from queuefirst.store.schema import ALIVE, StoreSchema
 
 

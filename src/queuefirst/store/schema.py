@@ -32,8 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 
-from queuefirst.entity import Entity
-from queuefirst.registry import Registry
+from queuefirst.model.entity import Entity
+from queuefirst.model.registry import Registry
 
 STAMP = Text(collation="C")
 CREATED = "created_stamp"

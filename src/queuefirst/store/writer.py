@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, case, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 
-from queuefirst.command import Command, Op, TrailStep
-from queuefirst.entity import Entity
+from queuefirst.model.command import Command, Op, TrailStep
+from queuefirst.model.entity import Entity
 from queuefirst.store.schema import (
     CREATED,
     DELETED,

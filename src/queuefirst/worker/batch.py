@@ -17,9 +17,9 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from queuefirst.command import Command
-from queuefirst.entity import Entity
-from queuefirst.sender import CommandSender, SendError
+from queuefirst.model.command import Command
+from queuefirst.model.entity import Entity
+from queuefirst.runtime.sender import CommandSender, SendError
 from queuefirst.store.writer import EntityWriter, Outcome, Result
 from queuefirst.worker.decode import CommandRejected, decode
 

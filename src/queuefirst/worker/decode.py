@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from queuefirst.command import Command, Op
-from queuefirst.entity import Entity
-from queuefirst.payloads import PayloadError, validate_create, validate_update
+from queuefirst.model.command import Command, Op
+from queuefirst.model.entity import Entity
+from queuefirst.model.payloads import PayloadError, validate_create, validate_update
 
 
 class CommandRejected(ValueError):

@@ -22,10 +22,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from queuefirst.entity import Entity
+from queuefirst.model.entity import Entity
+from queuefirst.runtime.telemetry import message_age_ms, timed
 from queuefirst.store.schema import StoreSchema
 from queuefirst.store.writer import Outcome
-from queuefirst.telemetry import message_age_ms, timed
 from queuefirst.worker.batch import BatchApplier, Message, Report
 
 

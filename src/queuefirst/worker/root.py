@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from queuefirst.entity import Entity
-from queuefirst.names import worker_function_name
-from queuefirst.sender import CommandSender, sqs_client
-from queuefirst.settings import WorkerSettings
+from queuefirst.model.entity import Entity
+from queuefirst.model.names import worker_function_name
+from queuefirst.runtime.sender import CommandSender, sqs_client
+from queuefirst.runtime.settings import WorkerSettings
+from queuefirst.runtime.telemetry import make_logger, make_metrics
 from queuefirst.store.engine import make_engine
 from queuefirst.store.schema import build_schema
 from queuefirst.store.writer import EntityWriter
-from queuefirst.telemetry import make_logger, make_metrics
 from queuefirst.worker.batch import BatchApplier
 from queuefirst.worker.handler import WorkerRoot
 
 
-def build_worker(entity: Entity, settings: WorkerSettings) -> WorkerRoot:
+def build_worker(app: str, entity: Entity, settings: WorkerSettings) -> WorkerRoot:
     if entity.name != settings.entity:
         raise ValueError(f"QUEUEFIRST_ENTITY={settings.entity} but the loaded entity is {entity.name}")
-    service = worker_function_name(settings.app, entity.name)
+    service = worker_function_name(app, entity.name)
     engine = make_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
@@ -28,7 +28,7 @@ def build_worker(entity: Entity, settings: WorkerSettings) -> WorkerRoot:
     schema = build_schema([entity])
     sender = CommandSender(
         sqs_client(settings.sqs_endpoint_url, settings.aws_region),
-        settings.app,
+        app,
         allowed=entity.children,
         queue_url_prefix=settings.queue_url_prefix,
     )

@@ -1,3 +1,1 @@
-"""One module per entity. A worker image carries only its own entity's module."""
-
-NAMES = ("customers", "products", "orders", "order_items")
+"""One module per entity: the registry discovers them, and a worker image carries only its own."""

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
-from queuefirst.entity import Entity, Scaling
+from queuefirst import Entity, Scaling
 
 
 class CustomerFields(BaseModel):

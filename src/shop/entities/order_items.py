@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from queuefirst.entity import Entity, Scaling
+from queuefirst import Entity, Scaling
 
 
 class OrderItemFields(BaseModel):

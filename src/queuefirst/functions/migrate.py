@@ -1,0 +1,39 @@
+"""The migrations function: migrate to head, then the functions' database users.
+
+Runs on deploy (a CloudFormation trigger) from the api's image, as the
+cluster's admin: its password comes from Secrets Manager, the users to
+create and grant from `QUEUEFIRST_DB_USERS`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from queuefirst.model.application import load_application
+from queuefirst.store.access import DatabaseUsers
+from queuefirst.store.migrate import prepare
+
+
+def _admin_url() -> str:
+    url = make_url(os.environ["DATABASE_URL"])
+    secret_arn = os.environ.get("QUEUEFIRST_DB_SECRET_ARN")
+    if secret_arn:
+        import boto3
+
+        secret = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)
+        url = url.set(password=json.loads(secret["SecretString"])["password"])
+    return url.render_as_string(hide_password=False)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    raw = os.environ.get("QUEUEFIRST_DB_USERS")
+    users = None
+    if raw:
+        parsed = json.loads(raw)
+        users = DatabaseUsers(api=parsed["api"], workers=dict(parsed["workers"]))
+    prepare(_admin_url(), load_application(), users)
+    return {"migrated": "head", "users": [users.api, *users.workers.values()] if users else []}

@@ -1,0 +1,75 @@
+"""The functions of an application as the local stack runs them: the api and one worker per entity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from queuefirst.model.limits import HTTP_API_TIMEOUT_SECONDS
+from queuefirst.model.names import api_function_name, worker_function_name
+from queuefirst.model.registry import Registry
+
+API_MEMORY_MB = 512
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What a function needs to run locally: its handler, environment and limits."""
+
+    name: str
+    handler: str
+    environment: dict[str, str]
+    timeout_seconds: int
+    memory_mb: int
+    concurrency: int
+    entity: str | None = None
+
+
+def function_specs(
+    registry: Registry,
+    *,
+    handlers: tuple[str, str],
+    environment: dict[str, str],
+    api_concurrency: int,
+    overrides: dict[str, int],
+) -> list[FunctionSpec]:
+    """The api and one worker per entity, as `dev` and `invoke` run them.
+
+    `handlers` are the api's and the workers'; `overrides` sizes pools by
+    entity or function name (`orders=4`, `api=2`).
+    """
+    api_handler, worker_handler = handlers
+    common = {**environment, "POWERTOOLS_METRICS_NAMESPACE": "queuefirst-local"}
+    api = api_function_name(registry.app)
+    specs = [
+        FunctionSpec(
+            api,
+            api_handler,
+            dict(common),
+            HTTP_API_TIMEOUT_SECONDS,
+            API_MEMORY_MB,
+            overrides.get("api", overrides.get(api, api_concurrency)),
+        )
+    ]
+    for entity in registry.values():
+        name = worker_function_name(registry.app, entity.name)
+        specs.append(
+            FunctionSpec(
+                name,
+                worker_handler,
+                {**common, "QUEUEFIRST_ENTITY": entity.name},
+                entity.scaling.timeout_seconds,
+                entity.scaling.memory_mb,
+                overrides.get(entity.name, overrides.get(name, entity.scaling.local_concurrency)),
+                entity.name,
+            )
+        )
+    return specs
+
+
+def find_spec(specs: list[FunctionSpec], app: str, wanted: str) -> FunctionSpec | None:
+    """`api`, `shop-api`; `customers`, `worker-customers`, `shop-customers-worker`."""
+    wanted = wanted.removeprefix("worker-")
+    for spec in specs:
+        if wanted in (spec.name, spec.name.removeprefix(f"{app}-"), spec.entity):
+            return spec
+    return None

@@ -1,0 +1,56 @@
+"""The one place that spells resource names, so every part agrees on them.
+
+The runtime, the local stack, the operator's tools and the infrastructure
+all name queues, functions, images, aliases and alarms through here.
+"""
+
+from __future__ import annotations
+
+# CloudWatch namespace of every function's own metrics (EMF).
+METRICS_NAMESPACE = "queuefirst"
+# The alias every event source and the HTTP API invoke; rollouts move it.
+LIVE_ALIAS = "live"
+
+
+def queue_name(app: str, entity: str) -> str:
+    return f"{app}-{entity}"
+
+
+def dead_letter_queue_name(app: str, entity: str) -> str:
+    return f"{app}-{entity}-dlq"
+
+
+def worker_function_name(app: str, entity: str) -> str:
+    return f"{app}-{entity}-worker"
+
+
+def api_function_name(app: str) -> str:
+    return f"{app}-api"
+
+
+def admin_function_name(app: str) -> str:
+    return f"{app}-admin"
+
+
+def migrations_function_name(app: str) -> str:
+    return f"{app}-migrations"
+
+
+def bake_target(entity: str) -> str:
+    """The bake target (and build group) of an entity's worker image."""
+    return f"worker-{entity}"
+
+
+def error_alarm_name(function: str) -> str:
+    """The CloudWatch alarm on a function's errors (created by the infra, watched by canaries)."""
+    return f"{function}-errors"
+
+
+def throttle_alarm_name(function: str) -> str:
+    return f"{function}-throttles"
+
+
+# Handlers of the kit's composition roots (the images' CMD says the same).
+API_HANDLER = "queuefirst.functions.api.handler"
+WORKER_HANDLER = "queuefirst.functions.worker.handler"
+MIGRATIONS_HANDLER = "queuefirst.functions.migrate.handler"

@@ -1,0 +1,208 @@
+"""`queuefirst plan`: which function images a change touches.
+
+A function's fingerprint is a sha256 over exactly the files its image is built
+from, as its Dockerfiles name them (`queuefirst.ops.images`), read from the
+repository tree. So a fingerprint moves exactly when the image's content can:
+editing one entity's module moves that entity's worker and the api (which
+carries every entity); editing an operator's tool moves nothing, since no
+image copies it.
+
+`queuefirst plan` compares the fingerprints with a previous plan (`--against`),
+with the `queuefirst.fingerprint` labels of the images in a registry
+(`--registry`, the registry HTTP API v2) or in the local Docker engine
+(`--images`), and lists the functions whose images would differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from queuefirst.model.application import Application, entity_modules, load_application
+from queuefirst.ops.image_registry import ImageRegistryError, RegistryClient
+from queuefirst.ops.images import ImageTarget, image_files, image_targets
+
+LABEL = "queuefirst.fingerprint"
+PLAN_FORMAT = 2
+
+
+def entities_in_tree(root: Path, app: Application) -> list[str]:
+    """The entity modules under `root`: the same rule the registry discovers them by."""
+    return entity_modules(root / "src" / app.package.replace(".", "/") / "entities")
+
+
+def targets_in_tree(root: Path, app: Application) -> list[ImageTarget]:
+    return image_targets(app, entities_in_tree(root, app))
+
+
+def fingerprint(root: Path, files: Iterable[str], extra: str = "") -> str:
+    """sha256 over the files' paths and contents (and `extra`, e.g. the entity name)."""
+    digest = hashlib.sha256(f"queuefirst-fingerprint-v2\n{extra}\n".encode())
+    for rel in sorted(files):
+        content = hashlib.sha256((root / rel).read_bytes()).hexdigest()
+        digest.update(f"{content}  {rel}\n".encode())
+    return digest.hexdigest()
+
+
+def compute_plan(root: Path, app: Application) -> dict[str, Any]:
+    """The plan: every function's image name, entity, fingerprint and files."""
+    functions: dict[str, Any] = {}
+    for target in targets_in_tree(root, app):
+        files = image_files(root, target)
+        functions[target.name] = {
+            "image": target.image,
+            "entity": target.entity,
+            "fingerprint": fingerprint(root, files, extra=target.entity or target.name),
+            "files": files,
+        }
+    return {"format": PLAN_FORMAT, "app": app.name, "functions": functions}
+
+
+def fingerprints(plan: dict[str, Any]) -> dict[str, str]:
+    return {name: f["fingerprint"] for name, f in plan["functions"].items()}
+
+
+# Previous fingerprints ---------------------------------------------------------------
+
+Lookup = Callable[[str], "str | None"]
+"""Maps an image name (`shop-api`) to its previous fingerprint, None when absent."""
+
+
+def from_plan_file(path: Path) -> Lookup:
+    previous = json.loads(path.read_text())
+    by_image = {f["image"]: f.get("fingerprint") for f in previous.get("functions", {}).values()}
+    return lambda image: by_image.get(image)
+
+
+def from_local_images(tag: str, registry: str = "") -> Lookup:
+    def lookup(image: str) -> str | None:
+        result = subprocess.run(
+            ["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", f"{registry}{image}:{tag}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            return None
+        labels = json.loads(result.stdout) or {}
+        value = labels.get(LABEL)
+        return str(value) if value else None
+
+    return lookup
+
+
+def from_registry(client: RegistryClient, tag: str) -> Lookup:
+    def lookup(image: str) -> str | None:
+        labels = client.labels(image, tag)
+        return labels.get(LABEL) or None if labels else None
+
+    return lookup
+
+
+# The comparison ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str
+    image: str
+    status: str
+    """`changed`, `new` (nothing to compare with) or `same`."""
+    fingerprint: str
+    previous: str | None
+
+
+def compare(plan: dict[str, Any], previous: Lookup, include_base: bool = False) -> list[Change]:
+    out = []
+    for name, function in plan["functions"].items():
+        if name == "base" and not include_base:
+            continue
+        before = previous(function["image"])
+        status = "new" if before is None else "same" if before == function["fingerprint"] else "changed"
+        out.append(Change(name, function["image"], status, function["fingerprint"], before))
+    return out
+
+
+# The command -------------------------------------------------------------------------
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the `plan` subcommand to a CLI's subparsers."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "plan",
+        help="fingerprint each function image and list those that differ",
+        description=(
+            "Fingerprint every function image from the repository tree and compare with a "
+            "previous plan, a registry's image labels or local images."
+        ),
+    )
+    parser.add_argument("--root", type=Path, default=Path("."), help="project root (default: here)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--against", type=Path, metavar="PLAN.json", help="a previous plan")
+    source.add_argument(
+        "--registry",
+        metavar="HOST[:PORT][/PREFIX]",
+        help="read the queuefirst.fingerprint labels of the images in this registry",
+    )
+    source.add_argument("--images", action="store_true", help="read the labels of the local Docker images")
+    parser.add_argument("--tag", default="dev", help="image tag to compare with (default dev)")
+    parser.add_argument("--platform", default="linux/amd64")
+    parser.add_argument("--write", type=Path, metavar="PLAN.json", help="write the plan here")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--changed-only",
+        action="store_true",
+        help="print only the bake targets that differ (changed or new), one a line",
+    )
+    output.add_argument(
+        "--fingerprints",
+        action="store_true",
+        help="print the fingerprints as JSON, for docker-bake.hcl's FINGERPRINTS variable",
+    )
+    output.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _lookup(args: argparse.Namespace) -> Lookup | None:
+    if args.against is not None:
+        return from_plan_file(args.against)
+    if args.registry:
+        return from_registry(RegistryClient(args.registry, args.platform), args.tag)
+    if args.images:
+        return from_local_images(args.tag)
+    return None
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    root: Path = args.root
+    plan = compute_plan(root, load_application(project=root))
+    if args.write is not None:
+        args.write.write_text(json.dumps(plan, indent=2, sort_keys=True) + "\n")
+    if args.fingerprints:
+        print(json.dumps(fingerprints(plan), sort_keys=True), file=out)
+        return 0
+    lookup = _lookup(args)
+    try:
+        changes = compare(plan, lookup if lookup is not None else lambda _image: None)
+    except ImageRegistryError as error:
+        print(f"plan: {error}", file=sys.stderr)
+        return 1
+    if args.changed_only:
+        for change in changes:
+            if change.status != "same":
+                print(change.name, file=out)
+    elif args.json:
+        print(json.dumps([change.__dict__ for change in changes], indent=2), file=out)
+    else:
+        for change in changes:
+            print(f"{change.status:8} {change.name:24} {change.image:28} {change.fingerprint[:12]}", file=out)
+    return 0

@@ -1,1 +1,0 @@
-"""Composition roots of the shop's functions: one module per function image."""
