@@ -10,7 +10,7 @@ in this one run; it asserts nothing about time.
    exactly as the dev stack's pools do) against the same handler called in
    this process, alternating call by call so both see the same machine
    state. Handlers: a trivial one (`{"ok": True}`), and the real products
-   worker (`shop.functions.worker.handler`) on an empty SQS event and on a
+   worker (`queuefirst.functions.worker.handler`) on an empty SQS event and on a
    one-record event carrying a fresh products create each call. The goal:
    a median warm overhead of at most 2 ms.
 2. Breakdown of the runtime hop, on the trivial handler's instance:
@@ -46,12 +46,15 @@ from types import FrameType
 from typing import IO, Any, TextIO
 
 from queuefirst.local.events import queue_arn, sqs_event
+from queuefirst.local.functions import FunctionSpec
+from queuefirst.local.launchers import ProcessLauncher
 from queuefirst.local.postgres import EmbeddedPostgres
 from queuefirst.local.rie import rie_binary
-from queuefirst.local.runtime import INVOKE_PATH, FunctionSpec, RuntimeInstance
+from queuefirst.local.runtime import INVOKE_PATH, RuntimeInstance
 from queuefirst.local.sqs import LocalSqs
-from queuefirst.model.command import Command, Op
+from queuefirst.model.command import Command
 from queuefirst.store.migrate import upgrade
+from shop import application as shop
 
 WARM_CALLS = 300
 WARMUP_CALLS = 20
@@ -131,7 +134,7 @@ def stdout_to(path: Path) -> Iterator[None]:
 def start_instance(
     stack: contextlib.ExitStack, spec: FunctionSpec, rie: Path, sink: IO[bytes]
 ) -> RuntimeInstance:
-    instance = RuntimeInstance(spec, rie, sink)
+    instance = RuntimeInstance(spec, ProcessLauncher(rie), sink)
     stack.callback(instance.stop)  # before start(): a start that fails half-way still stops
     return instance.start()
 
@@ -149,7 +152,7 @@ def products_event(sqs_url: str) -> dict[str, Any]:
     command = Command(
         command_id=uuid.uuid4(),
         entity="products",
-        op=Op.CREATE,
+        op="create",
         key=key,
         version=time.time_ns() // 1000,
         payload={"sku": f"SKU-{key[:8].upper()}", "name": "Bench", "price_minor": 1999, "currency": "EUR"},
@@ -158,9 +161,13 @@ def products_event(sqs_url: str) -> dict[str, Any]:
         "MessageId": str(uuid.uuid4()),
         "ReceiptHandle": str(uuid.uuid4()),
         "Body": command.to_json(),
-        "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(time.time_ns() // 1_000_000)},
+        "Attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": str(time.time_ns() // 1_000_000),
+            "MessageGroupId": key,
+        },
     }
-    arn = queue_arn(f"{sqs_url}/000000000000/shop-products", REGION)
+    arn = queue_arn(f"{sqs_url}/000000000000/shop-products.fifo", REGION)
     return sqs_event([message], arn=arn, region=REGION)
 
 
@@ -293,7 +300,7 @@ def run(stack: contextlib.ExitStack) -> str:
     sqs = LocalSqs()
     stack.callback(sqs.stop)
     sqs.start()
-    upgrade(postgres.url)
+    upgrade(postgres.url, shop)
 
     (work / "handlers").mkdir()
     (work / "handlers" / f"{TRIVIAL_MODULE}.py").write_text(TRIVIAL_SOURCE)
@@ -302,6 +309,7 @@ def run(stack: contextlib.ExitStack) -> str:
     )
     worker_env = {
         "QUEUEFIRST_ENTITY": "products",
+        "QUEUEFIRST_APPLICATION": "shop",
         "DATABASE_URL": postgres.url,
         "SQS_ENDPOINT_URL": sqs.url,
         "AWS_REGION": REGION,
@@ -309,13 +317,13 @@ def run(stack: contextlib.ExitStack) -> str:
         "AWS_SECRET_ACCESS_KEY": "bench",
     }
     worker_spec = FunctionSpec(
-        "shop-products-worker", "shop.functions.worker.handler", worker_env, 15, 256, 1
+        "shop-products-worker", "queuefirst.functions.worker.handler", worker_env, 15, 256, 1
     )
 
     sys.path.insert(0, str(work / "handlers"))
     trivial_handler: Handler = importlib.import_module(TRIVIAL_MODULE).handler
     with environment(worker_env):
-        worker_handler: Handler = importlib.import_module("shop.functions.worker").handler
+        worker_handler: Handler = importlib.import_module("queuefirst.functions.worker").handler
 
     empty: dict[str, Any] = {"Records": []}
     no_failures: dict[str, list[Any]] = {"batchItemFailures": []}

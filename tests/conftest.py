@@ -1,6 +1,11 @@
 """Session-wide real servers: PostgreSQL (embedded, as an unprivileged user when
 root) and moto's server mode as the SQS endpoint. Set TEST_DATABASE_URL or
-TEST_SQS_ENDPOINT_URL to use servers of your own instead."""
+TEST_SQS_ENDPOINT_URL to use servers of your own instead.
+
+Each application under test (the kit's fixture app `notes`, and the example
+`shop`) gets its own database on the one server, migrated with its own
+revisions, and its own queues on the one SQS endpoint.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+import psycopg
 import pytest
-from sqlalchemy import Engine, text
+from psycopg import sql
+from sqlalchemy.engine import make_url
 
+from notes import application as notes_app
 from queuefirst.local.postgres import EmbeddedPostgres
 from queuefirst.local.queues import EntityQueues, ensure_queues
 from queuefirst.local.rie import rie_binary
 from queuefirst.local.sqs import LocalSqs
+from queuefirst.model.application import Application
 from queuefirst.model.registry import Registry
-from queuefirst.store.engine import make_engine
+from queuefirst.store.database import Database, conninfo
 from queuefirst.store.migrate import upgrade
-from queuefirst.store.schema import StoreSchema, build_schema
-from shop import application as shop
+from queuefirst.store.schema import build_schema
+from shop import application as shop_app
+from tests.helpers import forget_received
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -36,33 +46,82 @@ def rie_path() -> str:
     return str(rie_binary(Path(tempfile.gettempdir()) / "queuefirst-test-rie"))
 
 
-@pytest.fixture(scope="session")
-def registry() -> Registry:
-    return shop.registry()
+# -- PostgreSQL: one server, one database per application ------------------------------
 
 
 @pytest.fixture(scope="session")
-def schema(registry: Registry) -> StoreSchema:
-    return build_schema(registry)
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
+    """The server's URL (its `postgres` database)."""
     if os.environ.get("TEST_DATABASE_URL"):
-        url = os.environ["TEST_DATABASE_URL"]
-        upgrade(url, shop)
-        yield url
+        yield os.environ["TEST_DATABASE_URL"]
         return
     # Straight under /tmp (not pytest's private tmp dir) so the unprivileged
     # server user, when the tests run as root, can enter it.
     data_dir = Path(tempfile.mkdtemp(prefix="queuefirst-test-pg-"))
+    data_dir.chmod(0o755)
     server = EmbeddedPostgres(data_dir).start()
     try:
-        upgrade(server.url, shop)
         yield server.url
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def app_database(server_url: str, app: Application) -> str:
+    """A fresh database for `app` on the server, migrated to head."""
+    name = f"test_{app.name}"
+    with psycopg.connect(**conninfo(server_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    upgrade(url, app)
+    return url
+
+
+@pytest.fixture(scope="session")
+def notes_url(postgres_server: str) -> str:
+    return app_database(postgres_server, notes_app)
+
+
+@pytest.fixture(scope="session")
+def shop_url(postgres_server: str) -> str:
+    return app_database(postgres_server, shop_app)
+
+
+def truncate(url: str, registry: Registry) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in build_schema(registry).metadata.sorted_tables)
+    with psycopg.connect(**conninfo(url), autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {tables}")  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def notes() -> Registry:
+    return notes_app.registry()
+
+
+@pytest.fixture(scope="session")
+def shop() -> Registry:
+    return shop_app.registry()
+
+
+@pytest.fixture
+def notes_db(notes_url: str, notes: Registry) -> Iterator[Database]:
+    """The notes database, emptied, and a connection to read it with."""
+    truncate(notes_url, notes)
+    database = Database(notes_url)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def shop_db(shop_url: str, shop: Registry) -> Iterator[Database]:
+    truncate(shop_url, shop)
+    database = Database(shop_url)
+    yield database
+    database.close()
+
+
+# -- SQS: one server, each application's queues -----------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -78,41 +137,47 @@ def sqs_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def engine(postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(postgres_url, pool_size=4)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def clean_db(engine: Engine, schema: StoreSchema) -> Engine:
-    names = ", ".join(t.name for t in schema.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names}"))
-    return engine
-
-
-@pytest.fixture(scope="session")
 def sqs_client(sqs_endpoint: str):  # type: ignore[no-untyped-def]
     return boto3.client("sqs", endpoint_url=sqs_endpoint, region_name="us-east-1")
 
 
 @pytest.fixture(scope="session")
-def session_queues(sqs_client, registry: Registry) -> dict[str, EntityQueues]:  # type: ignore[no-untyped-def]
-    return ensure_queues(sqs_client, registry)
+def notes_session_queues(sqs_client, notes: Registry) -> dict[str, EntityQueues]:  # type: ignore[no-untyped-def]
+    return ensure_queues(sqs_client, notes)
+
+
+@pytest.fixture(scope="session")
+def shop_session_queues(sqs_client, shop: Registry) -> dict[str, EntityQueues]:  # type: ignore[no-untyped-def]
+    return ensure_queues(sqs_client, shop)
+
+
+def drained(client, queues: dict[str, EntityQueues]) -> Iterator[dict[str, EntityQueues]]:  # type: ignore[no-untyped-def]
+    for q in queues.values():
+        drain(client, q.url)
+        drain(client, q.dlq_url)
+    yield queues
+    # Tests invoke handlers without an event source to delete what they settled: take
+    # back every message they received, or it would hold its FIFO message group.
+    forget_received(client)
 
 
 @pytest.fixture
-def queues(sqs_client, session_queues: dict[str, EntityQueues]) -> dict[str, EntityQueues]:  # type: ignore[no-untyped-def]
-    """The entity queues, drained: moto's sends slow down as a queue grows."""
-    # PurgeQueue is allowed once a minute; receive-and-delete has no such limit.
-    for q in session_queues.values():
-        for url in (q.url, q.dlq_url):
-            drain(sqs_client, url)
-    return session_queues
+def notes_queues(
+    sqs_client, notes_session_queues: dict[str, EntityQueues]
+) -> Iterator[dict[str, EntityQueues]]:  # type: ignore[no-untyped-def]
+    """The notes queues, drained before and after."""
+    yield from drained(sqs_client, notes_session_queues)
+
+
+@pytest.fixture
+def shop_queues(
+    sqs_client, shop_session_queues: dict[str, EntityQueues]
+) -> Iterator[dict[str, EntityQueues]]:  # type: ignore[no-untyped-def]
+    yield from drained(sqs_client, shop_session_queues)
 
 
 def drain(client, url: str) -> None:  # type: ignore[no-untyped-def]
+    # PurgeQueue is allowed once a minute; receive-and-delete has no such limit.
     while True:
         messages = client.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=60

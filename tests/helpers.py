@@ -1,14 +1,68 @@
-"""Shared test helpers: real SQS messages turned into real Lambda event shapes."""
+"""Shared test helpers: commands, FIFO sends, and real SQS messages turned into real Lambda events."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import uuid
 from typing import Any
 
 from queuefirst.local.events import sqs_event
 from queuefirst.local.queues import EntityQueues
-from queuefirst.model.command import Command, Op
+from queuefirst.model.command import Command, Scope
+from queuefirst.model.entity import Entity
+from queuefirst.runtime.sender import batch_entry
+from queuefirst.store.database import Database
+
+_versions = itertools.count(1)
+# (queue URL, receipt handle) of every message a test received, so the queue
+# fixtures can delete them afterwards, as an event source deletes what it settled.
+RECEIVED: list[tuple[str, str]] = []
+
+
+def forget_received(client: Any) -> None:
+    for url, receipt in RECEIVED:
+        # Already deleted, or back in the queue: drained before the next test.
+        with contextlib.suppress(client.exceptions.ClientError):
+            client.delete_message(QueueUrl=url, ReceiptHandle=receipt)
+    RECEIVED.clear()
+
+
+def command(
+    entity: Entity, op: str, key: str, payload: dict[str, Any] | None = None, **extra: Any
+) -> Command:
+    """A command as a producer sends it; a create of a child names its parent from the payload."""
+    parent = extra.pop("parent", None)
+    if parent is None and entity.parent_field and op == "create" and extra.get("scope") != Scope.CHILDREN:
+        parent = (payload or {})[entity.parent_field]
+    return Command(
+        command_id=extra.pop("command_id", None) or uuid.uuid4(),
+        entity=entity.name,
+        op=op,
+        key=key,
+        parent=parent,
+        version=extra.pop("version", None) or next(_versions),
+        payload=payload or {},
+        **extra,
+    )
+
+
+def send(client: Any, queue: EntityQueues, *commands: Command) -> list[str]:
+    """Send as the kit's sender does (lane, deduplication id); the message ids."""
+    ids = []
+    for c in commands:
+        entry = batch_entry(0, c)
+        entry.pop("Id")
+        ids.append(client.send_message(QueueUrl=queue.url, **entry)["MessageId"])
+    return ids
+
+
+def send_raw(client: Any, queue: EntityQueues, body: str, group: str = "lane-1") -> str:
+    message_id: str = client.send_message(
+        QueueUrl=queue.url, MessageBody=body, MessageGroupId=group, MessageDeduplicationId=str(uuid.uuid4())
+    )["MessageId"]
+    return message_id
 
 
 def receive_event(
@@ -30,27 +84,32 @@ def receive_event(
         ).get("Messages", [])
         if not got:
             break
+        RECEIVED.extend((queue.url, m["ReceiptHandle"]) for m in got)
         messages += got
     return sqs_event(messages, arn=queue.arn, region="us-east-1")
 
 
-def send_raw(client: Any, queue: EntityQueues, body: str) -> str:
-    message_id: str = client.send_message(QueueUrl=queue.url, MessageBody=body)["MessageId"]
-    return message_id
+def settle(client: Any, queue: EntityQueues, event: dict[str, Any], response: dict[str, Any]) -> None:
+    """What the event source does after an invocation: delete what succeeded, and (at
+    once, as if its visibility timeout had run out) hand back what failed."""
+    failed = failed_ids(response)
+    for record in event["Records"]:
+        if record["messageId"] in failed:
+            client.change_message_visibility(
+                QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+            )
+        else:
+            client.delete_message(QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"])
 
 
-def command(
-    entity: str, op: str, key: str, version: int, payload: dict[str, Any] | None = None, **extra: Any
-) -> Command:
-    return Command(
-        command_id=uuid.uuid4(),
-        entity=entity,
-        op=Op(op),
-        key=key,
-        version=version,
-        payload=payload or {},
-        **extra,
-    )
+def deliver(
+    handler: Any, client: Any, queue: EntityQueues, **receive: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One poll of the event source: receive a batch, invoke, settle; the event and the response."""
+    event = receive_event(client, queue, **receive)
+    response: dict[str, Any] = handler(event, Context())
+    settle(client, queue, event, response)
+    return event, response
 
 
 def failed_ids(response: dict[str, Any]) -> set[str]:
@@ -59,6 +118,28 @@ def failed_ids(response: dict[str, Any]) -> set[str]:
 
 def bodies(event: dict[str, Any]) -> list[dict[str, Any]]:
     return [json.loads(r["body"]) for r in event["Records"]]
+
+
+def rows(database: Database, table: str, *, alive_only: bool = True) -> dict[str, dict[str, Any]]:
+    where = "WHERE alive" if alive_only else ""
+    cursor = database.connection().execute(f'SELECT * FROM "{table}" {where} ORDER BY id')  # type: ignore[arg-type]
+    names = [c.name for c in cursor.description or []]
+    return {r[0]: dict(zip(names, r, strict=True)) for r in cursor.fetchall()}
+
+
+def log(database: Database, entity: str) -> list[dict[str, Any]]:
+    """The entity's command log, oldest first."""
+    cursor = database.connection().execute(  # type: ignore[call-overload]
+        f'SELECT command_id, key, scope, op, status, reason, cause, outbox FROM "{entity}__commands" '
+        "ORDER BY seq"
+    )
+    names = [c.name for c in cursor.description or []]
+    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def failures(database: Database, entity: str) -> dict[str, str]:
+    cursor = database.connection().execute(f'SELECT message_id, reason FROM "{entity}__failures" ORDER BY id')  # type: ignore[arg-type]
+    return dict(cursor.fetchall())
 
 
 class Context:

@@ -11,7 +11,7 @@ from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
 from queuefirst_infra.budget import check_connection_budget
 from queuefirst_infra.config import InfraConfig
-from queuefirst_infra.entity_stack import EntityStack
+from queuefirst_infra.entity_stack import EntityStack, senders_of
 from queuefirst_infra.registry_stack import RegistryStack
 from queuefirst_infra.shared_stack import SharedStack
 from queuefirst_infra.validation import validate_registry
@@ -61,7 +61,7 @@ def build(
     )
     shared.add_stack_dependency(registry_stack)
     entities: dict[str, EntityStack] = {}
-    for entity in _parents_first(registry):
+    for entity in _senders_first(registry):
         stack = EntityStack(
             app,
             naming.entity_stack_name(name, entity),
@@ -73,25 +73,24 @@ def build(
             description=f"{name}: entity {entity} (queue, worker, alarms)",
         )
         stack.add_stack_dependency(registry_stack)
-        parent = registry[entity].parent
-        if parent is not None:
-            # The parent's worker role must exist before this stack's key policy names it.
-            stack.add_stack_dependency(entities[parent])
+        for sender in senders_of(registry, entity):
+            # Its senders' worker roles must exist before this stack's key policy names them.
+            stack.add_stack_dependency(entities[sender])
         entities[entity] = stack
     # DBProxyTargetGroup takes no tags (CloudFormation rejects them).
     Tags.of(app).add("queuefirst:app", name, exclude_resource_types=["AWS::RDS::DBProxyTargetGroup"])
     return Stacks(registry_stack, shared, entities)
 
 
-def _parents_first(registry: Registry) -> list[str]:
+def _senders_first(registry: Registry) -> list[str]:
+    """Every entity after those that send to it (the graph is acyclic, so this ends)."""
     order: list[str] = []
 
     def visit(name: str) -> None:
         if name in order:
             return
-        parent = registry[name].parent
-        if parent is not None:
-            visit(parent)
+        for sender in senders_of(registry, name):
+            visit(sender)
         order.append(name)
 
     for name in registry:

@@ -3,16 +3,21 @@
 Least privilege, from the registry:
 
 - the worker consumes its own queue (the event source's grant) and may send
-  only to its declared children's queues;
-- the queue key lets the parent's worker and the api encrypt and decrypt
-  (roles named in the key policy by their fixed names), nobody else besides
-  this entity's worker and the account's administrators;
+  only to its declared children's and asked entities' queues;
+- the queue key lets its senders (the api, the parent's worker, the workers
+  of the entities that ask this one) encrypt and decrypt, by their roles'
+  fixed names, and nobody else besides this entity's worker and the
+  account's administrators;
 - the worker connects to the proxy as its own database user only.
+
+The queues are FIFO, in high-throughput mode: a lane (message group) is
+served one batch at a time, in order, and commands are deduplicated by id.
 """
 
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
@@ -21,15 +26,18 @@ from constructs import Construct
 
 from queuefirst.model import names
 from queuefirst.model.entity import Entity
+from queuefirst.model.limits import DLQ_RETENTION_SECONDS, QUEUE_RETENTION_SECONDS
 from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
 from queuefirst_infra.config import InfraConfig
-from queuefirst_infra.functions import ImageFunctionSpec, image_function, role_arn
+from queuefirst_infra.functions import ImageFunction, ImageFunctionSpec, image_function, role_arn
 from queuefirst_infra.monitoring import function_alarms, queue_alarms, worker_dashboard
 from queuefirst_infra.shared_stack import SharedStack, queue_arn
 
-DLQ_RETENTION = Duration.days(14)
-QUEUE_RETENTION = Duration.days(4)
+
+def senders_of(registry: Registry, entity: str) -> list[str]:
+    """The entities whose workers send commands to `entity`: its parent and those that ask it."""
+    return [source for source, target, _ in registry.edges() if target == entity]
 
 
 class EntityStack(Stack):
@@ -45,24 +53,37 @@ class EntityStack(Stack):
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        app = registry.app
-        scaling = entity.scaling
-        function_name = names.worker_function_name(app, entity.name)
-        queue_name = names.queue_name(app, entity.name)
-        dlq_name = names.dead_letter_queue_name(app, entity.name)
+        self.app = registry.app
+        self.entity = entity
+        self.function_name = names.worker_function_name(self.app, entity.name)
+        self.key = self._key(registry)
+        self.dead_letter_queue, self.queue = self._queues()
+        self.worker = self._worker(shared, config)
+        self._event_source()
+        self._permissions(shared)
+        self.alarms = self._alarms(config)
+        worker_dashboard(
+            self,
+            name=naming.entity_stack_name(self.app, entity.name),
+            queue=self.queue,
+            dead_letter_queue=self.dead_letter_queue,
+            function=self.worker.function,
+            alarms=self.alarms,
+        )
 
-        self.key = kms.Key(
+    def _key(self, registry: Registry) -> kms.Key:
+        queue_name = names.queue_name(self.app, self.entity.name)
+        key = kms.Key(
             self,
             "QueueKey",
-            alias=f"alias/{queue_name}",
+            alias=f"alias/{queue_name.removesuffix(names.FIFO_SUFFIX)}",
             description=f"{queue_name} and its dead-letter queue",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        senders = [names.api_function_name(app)]
-        if entity.parent is not None:
-            senders.append(names.worker_function_name(app, entity.parent))
-        self.key.add_to_resource_policy(
+        senders = [names.api_function_name(self.app)]
+        senders += [names.worker_function_name(self.app, e) for e in senders_of(registry, self.entity.name)]
+        key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="SendersEncryptThroughSqs",
                 principals=[iam.ArnPrincipal(role_arn(self, role)) for role in senders],
@@ -71,44 +92,57 @@ class EntityStack(Stack):
                 conditions={"StringEquals": {"kms:ViaService": f"sqs.{self.region}.amazonaws.com"}},
             )
         )
-        self.dead_letter_queue = sqs.Queue(
+        return key
+
+    def _queues(self) -> tuple[sqs.Queue, sqs.Queue]:
+        fifo = {
+            "fifo": True,
+            "content_based_deduplication": False,
+            # High throughput: deduplication and the rate limit per message group.
+            "deduplication_scope": sqs.DeduplicationScope.MESSAGE_GROUP,
+            "fifo_throughput_limit": sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+            "encryption": sqs.QueueEncryption.KMS,
+            "encryption_master_key": self.key,
+            "enforce_ssl": True,
+        }
+        dead_letters = sqs.Queue(
             self,
             "DeadLetterQueue",
-            queue_name=dlq_name,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            retention_period=DLQ_RETENTION,
-            enforce_ssl=True,
+            queue_name=names.dead_letter_queue_name(self.app, self.entity.name),
+            retention_period=Duration.seconds(DLQ_RETENTION_SECONDS),
+            **fifo,  # type: ignore[arg-type]
         )
-        self.queue = sqs.Queue(
+        scaling = self.entity.scaling
+        queue = sqs.Queue(
             self,
             "Queue",
-            queue_name=queue_name,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
+            queue_name=names.queue_name(self.app, self.entity.name),
             data_key_reuse=Duration.minutes(5),
             visibility_timeout=Duration.seconds(scaling.visibility_timeout_seconds),
-            retention_period=QUEUE_RETENTION,
-            enforce_ssl=True,
+            retention_period=Duration.seconds(QUEUE_RETENTION_SECONDS),
             dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letter_queue, max_receive_count=scaling.max_receive_count
+                queue=dead_letters, max_receive_count=scaling.max_receive_count
             ),
+            **fifo,  # type: ignore[arg-type]
         )
+        return dead_letters, queue
 
-        db_user = naming.worker_db_user(app, entity.name)
-        self.worker = image_function(
+    def _worker(self, shared: SharedStack, config: InfraConfig) -> ImageFunction:
+        scaling = self.entity.scaling
+        db_user = naming.worker_db_user(self.app, self.entity.name)
+        return image_function(
             self,
             ImageFunctionSpec(
-                function_name=function_name,
-                repository=naming.repository_name(app, function_name),
-                image_key=function_name,
+                function_name=self.function_name,
+                repository=naming.repository_name(self.app, self.function_name),
+                image_key=self.function_name,
                 cmd=(names.WORKER_HANDLER,),
                 memory_mb=scaling.memory_mb,
                 timeout_seconds=scaling.timeout_seconds,
                 reserved_concurrency=scaling.reserved_concurrency,
                 environment={
                     **shared.common_env,
-                    "QUEUEFIRST_ENTITY": entity.name,
+                    "QUEUEFIRST_ENTITY": self.entity.name,
                     "DATABASE_URL": shared.database.url(db_user, shared.database.proxy.endpoint),
                 },
             ),
@@ -116,47 +150,42 @@ class EntityStack(Stack):
             vpc=shared.network.vpc,
             security_group=shared.network.functions,
         )
+
+    def _event_source(self) -> None:
+        # FIFO: at most ten messages a batch and no batching window (AWS allows neither).
         self.worker.alias.add_event_source(
             sources.SqsEventSource(
                 self.queue,
-                batch_size=scaling.batch_size,
-                max_batching_window=(
-                    Duration.seconds(scaling.batching_window_seconds)
-                    if scaling.batching_window_seconds
-                    else None
-                ),
-                max_concurrency=scaling.maximum_concurrency,
+                batch_size=self.entity.scaling.batch_size,
+                max_concurrency=self.entity.scaling.maximum_concurrency,
                 report_batch_item_failures=True,
             )
         )
-        if entity.children:
+
+    def _permissions(self, shared: SharedStack) -> None:
+        if self.entity.sends_to:
             self.worker.role.add_to_policy(
                 iam.PolicyStatement(
-                    sid="SendCommandsToChildren",
+                    sid="SendCommandsToChildrenAndAsked",
                     actions=["sqs:SendMessage"],
-                    resources=[queue_arn(self, names.queue_name(app, child)) for child in entity.children],
+                    resources=[queue_arn(self, names.queue_name(self.app, e)) for e in self.entity.sends_to],
                 )
             )
-        shared.database.proxy.grant_connect(self.worker.role, db_user)
+        shared.database.proxy.grant_connect(
+            self.worker.role, naming.worker_db_user(self.app, self.entity.name)
+        )
 
+    def _alarms(self, config: InfraConfig) -> list[cloudwatch.Alarm]:
         alarms = function_alarms(
-            self, self.worker.function, function_name, config.alarm_topic_arn, worker=True
+            self, self.worker.function, self.function_name, config.alarm_topic_arn, worker=True
         )
         alarms += queue_alarms(
             self,
             queue=self.queue,
-            queue_name=queue_name,
+            queue_name=names.queue_name(self.app, self.entity.name),
             dead_letter_queue=self.dead_letter_queue,
-            dead_letter_queue_name=dlq_name,
-            scaling=scaling,
+            dead_letter_queue_name=names.dead_letter_queue_name(self.app, self.entity.name),
+            scaling=self.entity.scaling,
             topic_arn=config.alarm_topic_arn,
         )
-        self.alarms = alarms
-        worker_dashboard(
-            self,
-            name=naming.entity_stack_name(app, entity.name),
-            queue=self.queue,
-            dead_letter_queue=self.dead_letter_queue,
-            function=self.worker.function,
-            alarms=alarms,
-        )
+        return alarms

@@ -52,10 +52,11 @@ def _notify(scope: Construct, alarms: list[cloudwatch.Alarm], topic_arn: str | N
 
 def failed_records(function_name: str) -> cloudwatch.Metric:
     """Records a worker reported failed (partial batch responses are not Lambda
-    errors): the `CommandsRejected` metric its EMF output carries."""
+    errors): the `CommandsFailed` metric its EMF output carries. Rejections are
+    answers, not failures, and do not count."""
     return cloudwatch.Metric(
         namespace=METRICS_NAMESPACE,
-        metric_name="CommandsRejected",
+        metric_name="CommandsFailed",
         dimensions_map={"service": function_name, "function": function_name},
         period=PERIOD,
         statistic="Sum",

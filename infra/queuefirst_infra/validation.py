@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from queuefirst.model.entity import Entity
+from queuefirst.model.limits import SQS_BATCH_LIMIT
 from queuefirst.model.registry import Registry
 from queuefirst_infra.errors import InfraConfigError
 
 LAMBDA_MAX_TIMEOUT = 900
 LAMBDA_MEMORY = (128, 10240)
-SQS_STANDARD_MAX_BATCH = 10_000
-SQS_BATCH_WITHOUT_WINDOW = 10
-MAX_BATCHING_WINDOW = 300
 MAX_CONCURRENCY = (2, 1000)
-MAX_RECEIVE_COUNT = (1, 1000)
+# AWS advises a maxReceiveCount of at least five for a Lambda event source, so a
+# message is not dead-lettered while its function is merely throttled.
+MAX_RECEIVE_COUNT = (5, 1000)
 SQS_MAX_VISIBILITY = 43_200
 
 
@@ -28,21 +28,10 @@ def entity_problems(entity: Entity) -> list[str]:
         problems.append(
             f"{name}: scaling.memory_mb={s.memory_mb} is outside {LAMBDA_MEMORY[0]}..{LAMBDA_MEMORY[1]}"
         )
-    if s.batch_size < 1:
-        problems.append(f"{name}: scaling.batch_size={s.batch_size} must be at least 1")
-    if s.batch_size > SQS_STANDARD_MAX_BATCH:
+    if not 1 <= s.batch_size <= SQS_BATCH_LIMIT:
         problems.append(
-            f"{name}: scaling.batch_size={s.batch_size} exceeds {SQS_STANDARD_MAX_BATCH} (standard queue)"
-        )
-    if s.batch_size > SQS_BATCH_WITHOUT_WINDOW and s.batching_window_seconds < 1:
-        problems.append(
-            f"{name}: scaling.batch_size={s.batch_size} above {SQS_BATCH_WITHOUT_WINDOW} needs "
-            f"scaling.batching_window_seconds >= 1 (is {s.batching_window_seconds})"
-        )
-    if not 0 <= s.batching_window_seconds <= MAX_BATCHING_WINDOW:
-        problems.append(
-            f"{name}: scaling.batching_window_seconds={s.batching_window_seconds} is outside "
-            f"0..{MAX_BATCHING_WINDOW}"
+            f"{name}: scaling.batch_size={s.batch_size} is outside 1..{SQS_BATCH_LIMIT} "
+            "(an event source takes at most ten messages from a FIFO queue)"
         )
     if not MAX_CONCURRENCY[0] <= s.maximum_concurrency <= MAX_CONCURRENCY[1]:
         problems.append(
@@ -58,7 +47,8 @@ def entity_problems(entity: Entity) -> list[str]:
     if not MAX_RECEIVE_COUNT[0] <= s.max_receive_count <= MAX_RECEIVE_COUNT[1]:
         problems.append(
             f"{name}: scaling.max_receive_count={s.max_receive_count} is outside "
-            f"{MAX_RECEIVE_COUNT[0]}..{MAX_RECEIVE_COUNT[1]}"
+            f"{MAX_RECEIVE_COUNT[0]}..{MAX_RECEIVE_COUNT[1]}: AWS advises at least 5 for a Lambda "
+            "event source, so that throttling alone does not dead-letter messages"
         )
     if s.visibility_timeout_seconds > SQS_MAX_VISIBILITY:
         problems.append(

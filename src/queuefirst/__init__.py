@@ -14,15 +14,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from queuefirst.model.actions import Decision, Empty, Meta, Row, accept, reject
     from queuefirst.model.application import Application
     from queuefirst.model.entity import Entity, Scaling
 
-__all__ = ["Application", "Entity", "Scaling"]
+__all__ = ["Application", "Decision", "Empty", "Entity", "Meta", "Row", "Scaling", "accept", "reject"]
 
 _HOMES = {
     "Application": "queuefirst.model.application",
     "Entity": "queuefirst.model.entity",
     "Scaling": "queuefirst.model.entity",
+    "Decision": "queuefirst.model.actions",
+    "Empty": "queuefirst.model.actions",
+    "Meta": "queuefirst.model.actions",
+    "Row": "queuefirst.model.actions",
+    "accept": "queuefirst.model.actions",
+    "reject": "queuefirst.model.actions",
 }
 
 

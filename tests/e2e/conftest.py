@@ -22,6 +22,7 @@ import pytest
 from queuefirst.local.ports import free_port
 
 STARTUP_SECONDS = 120
+APPS = Path(__file__).resolve().parents[1] / "apps"
 
 
 @dataclass
@@ -30,6 +31,7 @@ class RunningStack:
     home: Path
     url: str
     log_path: Path
+    app: str = "notes"
 
     @property
     def state(self) -> dict[str, Any]:
@@ -69,19 +71,31 @@ class RunningStack:
             [sys.executable, "-m", "queuefirst.ops.cli", *args],
             capture_output=True,
             text=True,
-            env={**os.environ, "QUEUEFIRST_HOME": str(self.home)},
+            env={**os.environ, **app_environment(self.app), "QUEUEFIRST_HOME": str(self.home)},
             timeout=120,
         )
 
 
-def start_stack(rie: str, *flags: str, home: Path | None = None) -> RunningStack:
+def app_environment(app: str) -> dict[str, str]:
+    """Run `app` (the kit's fixture `notes`, or the `shop`): its package importable everywhere."""
+    paths = [str(APPS), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {"QUEUEFIRST_APPLICATION": app, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+def start_stack(rie: str, *flags: str, home: Path | None = None, app: str = "notes") -> RunningStack:
     # Straight under /tmp: the embedded PostgreSQL runs as an unprivileged user.
     if home is None:
         home = Path(tempfile.mkdtemp(prefix="queuefirst-e2e-"))
         home.chmod(0o755)
     port = free_port()
     log_path = home / "stack.log"
-    env = {**os.environ, "QUEUEFIRST_HOME": str(home), "QUEUEFIRST_RIE": rie, "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        **app_environment(app),
+        "QUEUEFIRST_HOME": str(home),
+        "QUEUEFIRST_RIE": rie,
+        "PYTHONUNBUFFERED": "1",
+    }
     for variable in ("DATABASE_URL", "SQS_ENDPOINT_URL"):
         env.pop(variable, None)
     process = subprocess.Popen(
@@ -91,7 +105,7 @@ def start_stack(rie: str, *flags: str, home: Path | None = None) -> RunningStack
         text=True,
         env=env,
     )
-    stack = RunningStack(process, home, f"http://127.0.0.1:{port}", log_path)
+    stack = RunningStack(process, home, f"http://127.0.0.1:{port}", log_path, app)
     deadline = time.monotonic() + STARTUP_SECONDS
     while "is up" not in stack.log():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -116,7 +130,15 @@ def stop_stack(stack: RunningStack, *, keep_home: bool = False) -> int:
 
 @pytest.fixture(scope="module")
 def stack(rie_path: str) -> Iterator[RunningStack]:
-    # A short visibility timeout so retries and dead letters take seconds.
+    """The kit's fixture application; a short visibility timeout so retries and dead letters take seconds."""
     running = start_stack(rie_path, "--visibility-timeout", "2")
+    yield running
+    stop_stack(running)
+
+
+@pytest.fixture(scope="module")
+def shop_stack(rie_path: str) -> Iterator[RunningStack]:
+    """The example application, as the README's walkthrough runs it."""
+    running = start_stack(rie_path, "--visibility-timeout", "2", app="shop")
     yield running
     stop_stack(running)

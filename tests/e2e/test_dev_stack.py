@@ -1,4 +1,5 @@
-"""End to end: the README's walkthrough, dead letters, crashes and scaling,
+"""End to end, on the kit's fixture application: the system as `queuefirst dev` runs it,
+dead letters and redrive, crashes, scaling and start-up faults, driven over HTTP
 against `queuefirst dev` running as a subprocess."""
 
 from __future__ import annotations
@@ -16,92 +17,97 @@ from pathlib import Path
 
 import psutil
 import pytest
-from sqlalchemy import text
 
 from queuefirst.local.events import sqs_event
-from queuefirst.model.command import Command, Op
-from queuefirst.store.engine import make_engine
-from tests.e2e.conftest import RunningStack, start_stack, stop_stack
-from tests.e2e.walkthrough import CUSTOMER, found, gone, walkthrough
+from queuefirst.model.command import Command
+from queuefirst.store.database import Database
+from tests.e2e.conftest import RunningStack, app_environment, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 
 
-def test_walkthrough_create_read_update_and_cascading_delete(stack: RunningStack) -> None:
-    walkthrough(stack)
+def found(stack: RunningStack, path: str) -> bool:
+    return stack.request("GET", path)[0] == 200
+
+
+def gone(stack: RunningStack, path: str) -> bool:
+    return stack.request("GET", path)[0] == 404
+
+
+def test_a_board_its_cards_an_action_and_the_cascading_delete(stack: RunningStack) -> None:
+    status, created = stack.request("POST", "/boards", {"id": "b1", "title": "Todo"})
+    assert status == 202 and created["status_url"] == f"/commands/{created['command_id']}"
+    stack.eventually(lambda: found(stack, "/boards/b1"), what="board applied")
+    assert stack.request("GET", created["status_url"])[1]["status"] == "applied"
+    for key in ("c1", "c2"):
+        assert stack.request("POST", "/cards", {"id": key, "board_id": "b1", "text": key})[0] == 202
+    stack.eventually(lambda: found(stack, "/cards/c2"), what="cards applied")
+    assert stack.request("POST", "/boards/b1/close")[0] == 202
+    stack.eventually(
+        lambda: stack.request("GET", "/cards/c1")[1].get("done") is True, what="closing completed the cards"
+    )
+    assert stack.request("DELETE", "/boards/b1")[0] == 202
+    stack.eventually(lambda: gone(stack, "/cards/c2"), what="cascade reached the cards")
+    assert gone(stack, "/boards/b1") and gone(stack, "/cards/c1")
     log = stack.log()
-    assert "shop-orders-worker batch of 1 -> ok" in log and "shop-order_items-worker batch of" in log
+    assert "notes-boards-worker batch of 1 -> ok" in log and "notes-cards-worker batch of" in log
 
 
 def test_poison_reaches_the_dlq_with_its_reason_and_applies_after_redrive(stack: RunningStack) -> None:
-    engine = make_engine(stack.state["database_url"], pool_size=1)
+    database = Database(stack.state["database_url"])
+    conn = database.connection()
     # The cause: a table the workers need is missing (say, a migration not run
     # yet). The api does not read it on a create, so the command is accepted.
-    with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE commands RENAME TO commands_pending"))
+    conn.execute("ALTER TABLE boards__commands RENAME TO boards__commands_pending")
     try:
-        stack.request(
-            "POST",
-            "/products",
-            {"id": "jam", "sku": "JAM-1", "name": "Jam", "price_minor": 300, "currency": "EUR"},
-        )
+        stack.request("POST", "/boards", {"id": "jam", "title": "Jam"})
         stack.eventually(
-            lambda: "1" in stack.cli("dlq", "ls").stdout.split("products")[1].split("\n")[0],
+            lambda: "1" in stack.cli("dlq", "ls").stdout.split("boards")[1].split("\n")[0],
             timeout=90,
             what="message dead-lettered after maxReceiveCount",
         )
     finally:
-        with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE commands_pending RENAME TO commands"))
-    shown = stack.cli("dlq", "show", "products")
+        conn.execute("ALTER TABLE boards__commands_pending RENAME TO boards__commands")
+    shown = stack.cli("dlq", "show", "boards")
     assert shown.returncode == 0, shown.stderr
-    assert "create jam" in shown.stdout and 'relation "commands" does not exist' in shown.stdout
+    assert "create jam" in shown.stdout and 'relation "boards__commands" does not exist' in shown.stdout
 
-    dry = stack.cli("dlq", "redrive", "products", "--dry-run")
+    dry = stack.cli("dlq", "redrive", "boards", "--dry-run")
     assert "would redrive 1 message(s)" in dry.stdout
-    assert gone(stack, "/products/jam")
-    moved = stack.cli("dlq", "redrive", "products")
-    assert "redrove 1 message(s) to products" in moved.stdout, moved.stderr
-    stack.eventually(lambda: found(stack, "/products/jam"), what="redriven message applied")
-    assert "no dead letters" in stack.cli("dlq", "show", "products").stdout
-    engine.dispose()
+    assert gone(stack, "/boards/jam")
+    moved = stack.cli("dlq", "redrive", "boards")
+    assert "redrove 1 message(s) to boards" in moved.stdout, moved.stderr
+    stack.eventually(lambda: found(stack, "/boards/jam"), what="redriven message applied")
+    assert "no dead letters" in stack.cli("dlq", "show", "boards").stdout
+    database.close()
+
+
+def test_the_operators_commands_need_nothing_exported(stack: RunningStack) -> None:
+    """`queuefirst dlq` finds the endpoints and the local credentials in the stack's state file."""
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "queuefirst.ops.cli", "dlq", "ls"],
+        capture_output=True,
+        text=True,
+        env={**bare, **app_environment("notes"), "QUEUEFIRST_HOME": str(stack.home)},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:2] == ["entity", "dead"] and "boards" in result.stdout
 
 
 def test_a_worker_runtime_killed_mid_batch_loses_nothing(stack: RunningStack) -> None:
-    customer = stack.request("POST", "/customers", {**CUSTOMER, "id": "kill-c"})[1]["id"]
-    stack.eventually(lambda: found(stack, f"/customers/{customer}"), what="customer applied")
-    stack.request("POST", "/orders", {"id": "kill-o", "customer_id": customer, "currency": "EUR"})
-    stack.eventually(lambda: found(stack, "/orders/kill-o"), what="order applied")
-    stack.request(
-        "POST",
-        "/products",
-        {"id": "kill-p", "sku": "KILL-1", "name": "P", "price_minor": 1, "currency": "EUR"},
-    )
-    stack.eventually(lambda: found(stack, "/products/kill-p"), what="product applied")
-
-    items = [f"kill-i{n:02d}" for n in range(40)]
-    for item in items:
-        assert (
-            stack.request(
-                "POST",
-                "/order_items",
-                {
-                    "id": item,
-                    "order_id": "kill-o",
-                    "product_id": "kill-p",
-                    "quantity": 1,
-                    "unit_price_minor": 1,
-                    "currency": "EUR",
-                },
-            )[0]
-            == 202
-        )
-    # SIGKILL the items worker's runtimes over and over for three seconds: every
+    stack.request("POST", "/boards", {"id": "kill-b", "title": "Kill"})
+    stack.eventually(lambda: found(stack, "/boards/kill-b"), what="board applied")
+    cards = [f"kill-c{n:02d}" for n in range(40)]
+    for card in cards:
+        assert stack.request("POST", "/cards", {"id": card, "board_id": "kill-b", "text": card})[0] == 202
+    # SIGKILL the cards worker's runtimes over and over for three seconds: every
     # batch in flight then dies part-way, as a Lambda sandbox can.
     killed = 0
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
-        for pid in runtime_pids(stack, "shop-order_items-worker"):
+        for pid in runtime_pids(stack, "notes-cards-worker"):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
                 killed += 1
@@ -109,14 +115,14 @@ def test_a_worker_runtime_killed_mid_batch_loses_nothing(stack: RunningStack) ->
     assert killed
 
     def all_there() -> bool:
-        page = stack.request("GET", "/order_items?limit=100&order_id=kill-o")[1]
-        return sorted(i["id"] for i in page["items"]) == items
+        page = stack.request("GET", "/cards?limit=100&board_id=kill-b")[1]
+        return sorted(c["id"] for c in page["items"]) == cards
 
-    stack.eventually(all_there, timeout=90, what="every item applied after the crashes")
+    stack.eventually(all_there, timeout=90, what="every card applied after the crashes")
     failed_mid_batch = [
         line
         for line in stack.log().splitlines()
-        if line.startswith("shop-order_items-worker batch of") and "-> error" in line
+        if line.startswith("notes-cards-worker batch of") and "-> error" in line
     ]
     assert failed_mid_batch, "no batch was in flight when its runtime died"
 
@@ -146,7 +152,7 @@ def test_raising_one_entitys_concurrency_raises_only_its_pool(rie_path: str) -> 
         before = {name: len(f["pids"]) for name, f in baseline.state["functions"].items()}
     finally:
         stop_stack(baseline)
-    scaled = start_stack(rie_path, "--concurrency", "orders=4")
+    scaled = start_stack(rie_path, "--concurrency", "cards=4")
     try:
         after = {name: len(f["pids"]) for name, f in scaled.state["functions"].items()}
         alive = {
@@ -155,9 +161,9 @@ def test_raising_one_entitys_concurrency_raises_only_its_pool(rie_path: str) -> 
         }
     finally:
         stop_stack(scaled)
-    assert after["shop-orders-worker"] == 4 != before["shop-orders-worker"]
-    assert {k: v for k, v in after.items() if k != "shop-orders-worker"} == {
-        k: v for k, v in before.items() if k != "shop-orders-worker"
+    assert after["notes-cards-worker"] == 4 != before["notes-cards-worker"]
+    assert {k: v for k, v in after.items() if k != "notes-cards-worker"} == {
+        k: v for k, v in before.items() if k != "notes-cards-worker"
     }
     assert alive == after
 
@@ -202,7 +208,7 @@ def run_dev(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, **env},
+        env={**os.environ, **app_environment("notes"), **env},
     )
 
 
@@ -242,7 +248,7 @@ def test_malformed_http_never_crashes_the_gateway(stack: RunningStack) -> None:
     for garbage in (
         b"\x00\x01\x02 nonsense\r\n\r\n",
         b"GET\r\n\r\n",
-        b"POST /customers HTTP/1.1\r\nContent-Length: nope\r\n\r\n",
+        b"POST /boards HTTP/1.1\r\nContent-Length: nope\r\n\r\n",
         b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
     ):
         with socket.create_connection((host, int(port)), timeout=5) as sock:
@@ -261,18 +267,18 @@ def test_malformed_http_never_crashes_the_gateway(stack: RunningStack) -> None:
 def test_data_is_kept_across_runs_and_reset_starts_clean(rie_path: str) -> None:
     first = start_stack(rie_path)
     try:
-        first.request("POST", "/customers", {"id": "kept", **CUSTOMER})
-        first.eventually(lambda: found(first, "/customers/kept"), what="customer applied")
+        first.request("POST", "/boards", {"id": "kept", "title": "Kept"})
+        first.eventually(lambda: found(first, "/boards/kept"), what="board applied")
     finally:
         stop_stack(first, keep_home=True)
     again = start_stack(rie_path, home=first.home)
     try:
-        assert found(again, "/customers/kept")
+        assert found(again, "/boards/kept")
     finally:
         stop_stack(again, keep_home=True)
     reset = start_stack(rie_path, "--reset", home=first.home)
     try:
-        assert gone(reset, "/customers/kept")
+        assert gone(reset, "/boards/kept")
     finally:
         stop_stack(reset)
 
@@ -280,27 +286,27 @@ def test_data_is_kept_across_runs_and_reset_starts_clean(rie_path: str) -> None:
 def test_invoke_runs_one_event_through_a_real_runtime(stack: RunningStack, tmp_path: Path) -> None:
     command = Command(
         command_id=uuid.uuid4(),
-        entity="products",
-        op=Op.CREATE,
+        entity="boards",
+        op="create",
         key="invoked",
         version=1,
-        payload={"sku": "INV-1", "name": "Invoked", "price_minor": 1, "currency": "EUR"},
+        payload={"title": "Invoked"},
     )
+    message = {"MessageId": "m-1", "ReceiptHandle": "r-1", "Body": command.to_json()}
+    message["Attributes"] = {"MessageGroupId": "invoked"}
     event = sqs_event(
-        [{"MessageId": "m-1", "ReceiptHandle": "r-1", "Body": command.to_json()}],
-        arn="arn:aws:sqs:us-east-1:000000000000:shop-products",
-        region="us-east-1",
+        [message], arn="arn:aws:sqs:us-east-1:000000000000:notes-boards.fifo", region="us-east-1"
     )
     path = tmp_path / "event.json"
     path.write_text(json.dumps(event))
-    result = stack.cli("invoke", "products", str(path))
+    result = stack.cli("invoke", "boards", str(path))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"batchItemFailures": []}
-    assert found(stack, "/products/invoked")
+    assert found(stack, "/boards/invoked")
 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**event, "Records": [{**event["Records"][0], "body": "nope"}]}))
-    result = stack.cli("invoke", "worker-products", str(bad))
+    result = stack.cli("invoke", "worker-boards", str(bad))
     assert json.loads(result.stdout) == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
     assert stack.cli("invoke", "widgets", str(path)).returncode == 1
 
@@ -311,13 +317,13 @@ def test_a_stack_killed_outright_does_not_block_the_next_start(rie_path: str) ->
     first = start_stack(rie_path)
     children = psutil.Process(first.process.pid).children(recursive=True)
     try:
-        first.request("POST", "/customers", {"id": "survivor", **CUSTOMER})
-        first.eventually(lambda: found(first, "/customers/survivor"), what="customer applied")
+        first.request("POST", "/boards", {"id": "survivor", "title": "Survivor"})
+        first.eventually(lambda: found(first, "/boards/survivor"), what="board applied")
         first.process.kill()
         first.process.wait()
         again = start_stack(rie_path, home=first.home)
         try:
-            assert found(again, "/customers/survivor")
+            assert found(again, "/boards/survivor")
         finally:
             stop_stack(again)
     finally:

@@ -302,9 +302,9 @@ def function(image: str, env: dict[str, str]) -> Iterator[Function]:
 
 
 @pytest.fixture
-def function_env(postgres_url: str, sqs_endpoint: str, queues: dict[str, Any]) -> dict[str, str]:
+def function_env(shop_url: str, sqs_endpoint: str, shop_queues: dict[str, Any]) -> dict[str, str]:
     return {
-        "DATABASE_URL": postgres_url,
+        "DATABASE_URL": shop_url,
         "SQS_ENDPOINT_URL": sqs_endpoint,
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -328,9 +328,10 @@ def test_api_and_worker_images_serve_real_events_under_rie(
     built: Built,
     function_env: dict[str, str],
     sqs_client: Any,
-    queues: dict[str, Any],
+    shop_queues: dict[str, Any],
     figures: dict[str, Any],
 ) -> None:
+    queues = shop_queues
     customer = f"c-{uuid.uuid4().hex[:12]}"
     with (
         function(built.image("api"), function_env) as api,
@@ -456,11 +457,11 @@ def test_the_base_holds_exactly_the_kit_and_shared_files_the_fingerprint_covers(
 def test_readme_walkthrough_against_dev_with_images(built: Built, rie_path: str) -> None:
     """`queuefirst dev --images`: the same walkthrough, every function a pool of containers."""
     from tests.e2e.conftest import start_stack, stop_stack
-    from tests.e2e.walkthrough import walkthrough
+    from tests.shop.walkthrough import walkthrough
 
     os.environ["QUEUEFIRST_IMAGE_TAG"] = built.tag
     try:
-        stack = start_stack(rie_path, "--images")
+        stack = start_stack(rie_path, "--images", app="shop")
     finally:
         del os.environ["QUEUEFIRST_IMAGE_TAG"]
     try:

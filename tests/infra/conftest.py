@@ -21,6 +21,12 @@ from tests.infra.infra_helpers import Synthesized, images_for, synthesize
 
 
 @pytest.fixture(scope="session")
+def registry(shop: Registry) -> Registry:
+    """The infra tests read the example application's stacks (the kit's fixture app synthesizes too)."""
+    return shop
+
+
+@pytest.fixture(scope="session")
 def synthesized(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The whole app, synthesized once per session."""
     return synthesize(registry, tmp_path_factory.mktemp("cdk.out"), {"images": images_for(registry)})

@@ -40,14 +40,14 @@ def synth_fails(registry: Registry, config: InfraConfig | None = None) -> str:
     [
         (Scaling(timeout_seconds=901), "scaling.timeout_seconds=901"),
         (Scaling(batch_size=11), "scaling.batch_size=11"),
-        (Scaling(batch_size=10_001, batching_window_seconds=5), "scaling.batch_size=10001"),
+        (Scaling(batch_size=0), "scaling.batch_size=0"),
         (Scaling(maximum_concurrency=1), "scaling.maximum_concurrency=1"),
         (Scaling(maximum_concurrency=1001), "scaling.maximum_concurrency=1001"),
         (Scaling(memory_mb=64), "scaling.memory_mb=64"),
         (Scaling(memory_mb=10_241), "scaling.memory_mb=10241"),
         (Scaling(reserved_concurrency=1, maximum_concurrency=2), "scaling.reserved_concurrency=1"),
         (Scaling(max_receive_count=0), "scaling.max_receive_count=0"),
-        (Scaling(batching_window_seconds=301), "scaling.batching_window_seconds=301"),
+        (Scaling(max_receive_count=4), "scaling.max_receive_count=4"),
     ],
 )
 def test_bad_registry_setting_fails_synth_naming_entity_and_setting(scaling: Scaling, setting: str) -> None:
@@ -68,9 +68,9 @@ def test_every_problem_is_reported_at_once() -> None:
     assert "gadgets: scaling.memory_mb=20000" in message
 
 
-def test_large_batch_with_a_window_is_accepted() -> None:
-    registry = one_entity(Scaling(batch_size=25, batching_window_seconds=1))
-    check_connection_budget(registry, InfraConfig())
+def test_a_receive_count_below_five_is_refused_with_awss_reason() -> None:
+    message = synth_fails(one_entity(Scaling(max_receive_count=1)))
+    assert "AWS advises at least 5 for a Lambda event source" in message
 
 
 def test_connection_budget_exceeded_fails_synth_with_the_numbers(registry: Registry) -> None:

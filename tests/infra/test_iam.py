@@ -72,23 +72,33 @@ def entity_template(synthesized: Synthesized, entity: str) -> Mapping[str, Any]:
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
-def test_worker_sends_only_to_its_children(synthesized: Synthesized, registry: Registry, entity: str) -> None:
+def test_worker_sends_only_to_its_children_and_what_it_asks(
+    synthesized: Synthesized, registry: Registry, entity: str
+) -> None:
     template = entity_template(synthesized, entity)
-    children = set(registry[entity].children)
+    targets = set(registry[entity].sends_to)
     for target in registry:
         arn = queue_arn(names.queue_name("shop", target))
-        assert allowed(template, "sqs:SendMessage", arn) == (target in children), (
-            f"{entity} worker send to {target}: expected {target in children}"
+        assert allowed(template, "sqs:SendMessage", arn) == (target in targets), (
+            f"{entity} worker send to {target}: expected {target in targets}"
         )
-        assert not allowed(template, "sqs:SendMessage", queue_arn(f"shop-{target}-dlq"))
+        assert not allowed(
+            template, "sqs:SendMessage", queue_arn(names.dead_letter_queue_name("shop", target))
+        )
 
 
 def test_customers_worker_cannot_reach_its_grandchild(synthesized: Synthesized) -> None:
     template = entity_template(synthesized, "customers")
-    assert allowed(template, "sqs:SendMessage", queue_arn("shop-orders"))
-    assert not allowed(template, "sqs:SendMessage", queue_arn("shop-order_items"))
-    assert not allowed(template, "sqs:SendMessage", queue_arn("shop-products"))
-    assert not allowed(template, "sqs:SendMessage", queue_arn("shop-customers"))
+    assert allowed(template, "sqs:SendMessage", queue_arn("shop-orders.fifo"))
+    assert not allowed(template, "sqs:SendMessage", queue_arn("shop-order_items.fifo"))
+    assert not allowed(template, "sqs:SendMessage", queue_arn("shop-products.fifo"))
+    assert not allowed(template, "sqs:SendMessage", queue_arn("shop-customers.fifo"))
+
+
+def test_an_item_may_ask_its_product_but_not_its_order(synthesized: Synthesized) -> None:
+    template = entity_template(synthesized, "order_items")
+    assert allowed(template, "sqs:SendMessage", queue_arn("shop-products.fifo"))
+    assert not allowed(template, "sqs:SendMessage", queue_arn("shop-orders.fifo"))
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
@@ -124,7 +134,7 @@ def test_worker_connects_to_the_database_as_its_own_user(synthesized: Synthesize
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
-def test_queue_key_names_only_the_api_and_the_parent(
+def test_queue_key_names_only_the_api_and_the_workers_that_send_to_it(
     synthesized: Synthesized, registry: Registry, entity: str
 ) -> None:
     template = entity_template(synthesized, entity)
@@ -136,10 +146,11 @@ def test_queue_key_names_only_the_api_and_the_parent(
         for principal in as_list(statement["Principal"]["AWS"])
     }
     expected = {"arn:aws:iam::123456789012:role/shop-api"}
-    parent = registry[entity].parent
-    if parent is not None:
-        expected.add(f"arn:aws:iam::123456789012:role/shop-{parent}-worker")
+    senders = [source for source, target, _ in registry.edges() if target == entity]
+    expected |= {f"arn:aws:iam::123456789012:role/shop-{sender}-worker" for sender in senders}
     assert principals == expected
+    if entity == "products":
+        assert "arn:aws:iam::123456789012:role/shop-order_items-worker" in principals
 
 
 def test_api_sends_to_every_entity_queue_and_nothing_else(
@@ -152,7 +163,7 @@ def test_api_sends_to_every_entity_queue_and_nothing_else(
         assert not allowed(shared, "sqs:ReceiveMessage", arn)
         assert not allowed(shared, "sqs:DeleteMessage", arn)
         assert not allowed(shared, "sqs:PurgeQueue", arn)
-    assert not allowed(shared, "sqs:SendMessage", queue_arn("shop-customers-dlq"))
+    assert not allowed(shared, "sqs:SendMessage", queue_arn("shop-customers-dlq.fifo"))
     api_users = [
         render(resource, shared).rsplit("/", 1)[-1]
         for policy_id, policy in resources(shared, "AWS::IAM::Policy").items()

@@ -41,12 +41,21 @@ def test_entity_queue_dlq_worker_and_event_source(
     dlq = names.dead_letter_queue_name("shop", entity)
     tpl.has_resource_properties(
         "AWS::SQS::Queue",
-        {"QueueName": dlq, "MessageRetentionPeriod": 14 * 24 * 3600, "KmsMasterKeyId": Match.any_value()},
+        {
+            "QueueName": dlq,
+            "FifoQueue": True,
+            "MessageRetentionPeriod": 14 * 24 * 3600,
+            "KmsMasterKeyId": Match.any_value(),
+        },
     )
     tpl.has_resource_properties(
         "AWS::SQS::Queue",
         {
             "QueueName": names.queue_name("shop", entity),
+            "FifoQueue": True,
+            "ContentBasedDeduplication": False,
+            "DeduplicationScope": "messageGroup",
+            "FifoThroughputLimit": "perMessageGroupId",
             "VisibilityTimeout": scaling.visibility_timeout_seconds,
             "KmsMasterKeyId": Match.any_value(),
             "RedrivePolicy": {
@@ -76,9 +85,11 @@ def test_entity_queue_dlq_worker_and_event_source(
         # The event source feeds the `live` alias, so rollouts move traffic.
         "FunctionName": Match.object_like({"Fn::Join": ["", Match.array_with([":live"])]}),
     }
-    if scaling.batching_window_seconds:
-        mapping["MaximumBatchingWindowInSeconds"] = scaling.batching_window_seconds
     tpl.has_resource_properties("AWS::Lambda::EventSourceMapping", mapping)
+    (source,) = resources(
+        synthesized.templates[naming.entity_stack_name("shop", entity)], "AWS::Lambda::EventSourceMapping"
+    ).values()
+    assert "MaximumBatchingWindowInSeconds" not in source["Properties"]  # FIFO allows none
     tpl.resource_count_is("AWS::Lambda::EventSourceMapping", 1)
     tpl.resource_count_is("AWS::CloudWatch::Dashboard", 1)
 
@@ -125,7 +136,7 @@ def test_entity_alarms(synthesized: Synthesized, registry: Registry, entity: str
     (errors,) = [a for a in alarms if a["AlarmName"] == naming.error_alarm_name(function)]
     stats = {q["Id"]: q["MetricStat"]["Metric"] for q in errors["Metrics"] if "MetricStat" in q}
     assert stats["errors"]["MetricName"] == "Errors" and stats["errors"]["Namespace"] == "AWS/Lambda"
-    assert stats["failed"]["MetricName"] == "CommandsRejected"
+    assert stats["failed"]["MetricName"] == "CommandsFailed"
     assert stats["failed"]["Namespace"] == "queuefirst"
     assert {d["Name"]: d["Value"] for d in stats["failed"]["Dimensions"]} == {
         "service": function,

@@ -1,26 +1,38 @@
-"""What concurrent worker invocations and tied versions must not break.
+"""What concurrent worker invocations must not break.
 
-Two invocations of one worker run side by side on AWS whenever its maximum
-concurrency is above one; here two threads, each with its own connection to
-the real PostgreSQL, apply at the same moment.
+FIFO queues never hand one lane to two invocations at once, but two
+invocations do run side by side on other lanes, and SQS may deliver one
+message twice at once when its visibility timeout runs out mid-batch. Here
+two threads, each with its own connection to the real PostgreSQL, apply at
+the same moment.
 """
 
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
 
-from queuefirst.model.command import Command, Op
+from queuefirst.model.command import APPLIED, DUPLICATE, REJECTED, Command
 from queuefirst.model.registry import Registry
-from queuefirst.store.schema import build_schema
-from queuefirst.store.writer import EntityWriter, Outcome, Result
+from queuefirst.runtime.sender import CommandSender
+from queuefirst.store.database import Database
+from queuefirst.worker.batch import BatchApplier, Done, Message
+from tests.helpers import command, log, rows
 
 pytestmark = pytest.mark.integration
+
+
+class Unsent(CommandSender):
+    """No queue: these commands ask nothing."""
+
+    def __init__(self) -> None:
+        self.sent: list[Command] = []
+
+    def send(self, commands: Any) -> None:
+        self.sent.extend(commands)
 
 
 def at_once(*jobs: Callable[[], Any]) -> list[Any]:
@@ -39,92 +51,55 @@ def at_once(*jobs: Callable[[], Any]) -> list[Any]:
     return results
 
 
-def applying(engine: Engine, writer: EntityWriter, command: Command) -> Callable[[], Result]:
-    def job() -> Result:
-        with engine.begin() as conn:
-            return writer.apply(conn, [command])[0]
+def applying(url: str, notes: Registry, entity: str, *commands: Command) -> Callable[[], list[Done]]:
+    def job() -> list[Done]:
+        database = Database(url)
+        try:
+            applier = BatchApplier(notes[entity], database, Unsent())
+            report = applier.apply([Message(str(i), c.to_json(), c.lane) for i, c in enumerate(commands)])
+        finally:
+            database.close()
+        outcomes = list(report.outcomes.values())
+        assert all(isinstance(o, Done) for o in outcomes), outcomes
+        return outcomes  # type: ignore[return-value]
 
     return job
 
 
-def order(
-    key: str, customer: str, version: int, currency: str = "EUR", command_id: uuid.UUID | None = None
-) -> Command:
-    return Command(
-        command_id=command_id or uuid.uuid4(),
-        entity="orders",
-        op=Op.CREATE,
-        key=key,
-        version=version,
-        payload={"customer_id": customer, "currency": currency, "status": "pending", "note": None},
-    )
-
-
-def test_two_creates_racing_with_different_parents_cannot_both_apply(
-    clean_db: Engine, registry: Registry
+@pytest.mark.parametrize("attempt", range(5))
+def test_two_creates_of_one_id_under_different_parents_apply_exactly_one(
+    attempt: int, notes_db: Database, notes_url: str, notes: Registry
 ) -> None:
-    writer = EntityWriter(registry["orders"], build_schema(registry))
-    for attempt in range(10):
-        key = f"race-{attempt}"
-        first, second = at_once(
-            applying(clean_db, writer, order(key, "A", 1, "EUR")),
-            applying(clean_db, writer, order(key, "B", 2, "JPY")),
-        )
-        outcomes = sorted([first.outcome, second.outcome])
-        assert outcomes == sorted([Outcome.APPLIED, Outcome.REJECTED]), (first, second)
-        winner = first if first.outcome is Outcome.APPLIED else second
-        with clean_db.connect() as conn:
-            row = conn.execute(
-                text("SELECT customer_id, currency FROM orders WHERE id = :k"), {"k": key}
-            ).one()
-        assert (row.customer_id, row.currency) == (
-            winner.command.payload["customer_id"],
-            winner.command.payload["currency"],
-        )
+    cards = notes["cards"]
+    first = command(cards, "create", "c1", {"text": "first", "board_id": "b1"})
+    second = command(cards, "create", "c1", {"text": "second", "board_id": "b2"})
+
+    ([a], [b]) = at_once(
+        applying(notes_url, notes, "cards", first), applying(notes_url, notes, "cards", second)
+    )
+
+    assert sorted([a.status, b.status]) == [APPLIED, REJECTED]
+    winner, loser = (first, b) if a.status == APPLIED else (second, a)
+    assert rows(notes_db, "cards")["c1"]["text"] == winner.payload["text"]
+    assert loser.reason == "cards c1 already exists"
 
 
-def test_a_create_racing_its_parents_cascade_is_born_deleted(clean_db: Engine, registry: Registry) -> None:
-    writer = EntityWriter(registry["orders"], build_schema(registry))
-    for attempt in range(10):
-        customer = f"cust-{attempt}"
-        delete = Command(command_id=uuid.uuid4(), entity="customers", op=Op.DELETE, key=customer, version=10)
-        purge = delete.derive(entity="orders", op=Op.PURGE, key=customer)
-        create = order(f"ord-{attempt}", customer, 5)
-        purged, created = at_once(applying(clean_db, writer, purge), applying(clean_db, writer, create))
-        with clean_db.connect() as conn:
-            alive = conn.execute(
-                text("SELECT alive FROM orders WHERE id = :k"), {"k": create.key}
-            ).scalar_one()
-        assert alive is False
-        # Whichever ran first, the order's items hear of the cascade exactly once.
-        children = purged.children + created.children
-        assert [(c.entity, c.key) for c in children] == [("order_items", create.key)]
-
-
-@pytest.mark.parametrize("create_sorts_later", [True, False])
-def test_a_tie_on_version_is_broken_by_the_deletes_own_id(
-    clean_db: Engine, registry: Registry, create_sorts_later: bool
+@pytest.mark.parametrize("attempt", range(5))
+def test_one_command_delivered_twice_at_once_applies_once(
+    attempt: int, notes_db: Database, notes_url: str, notes: Registry
 ) -> None:
-    """Two api processes may stamp the same microsecond: then the command ids
-    decide, and the cascade must be ordered as the delete it comes from."""
-    low, high = uuid.UUID(int=1), uuid.UUID(int=2**128 - 1)
-    delete = Command(
-        command_id=low if create_sorts_later else high,
-        entity="customers",
-        op=Op.DELETE,
-        key=f"tie-{create_sorts_later}",
-        version=7,
+    boards = notes["boards"]
+    create = command(boards, "create", "b1", {"title": "T"})
+    applying(notes_url, notes, "boards", create)()
+    close = command(boards, "close", "b1")
+
+    ([a], [b]) = at_once(
+        applying(notes_url, notes, "boards", close), applying(notes_url, notes, "boards", close)
     )
-    create = order(
-        f"tie-order-{create_sorts_later}", delete.key, 7, command_id=high if create_sorts_later else low
-    )
-    writer = EntityWriter(registry["orders"], build_schema(registry))
-    with clean_db.begin() as conn:
-        writer.apply(conn, [delete.derive(entity="orders", op=Op.PURGE, key=delete.key)])
-    with clean_db.begin() as conn:
-        writer.apply(conn, [create])
-    with clean_db.connect() as conn:
-        alive = conn.execute(text("SELECT alive FROM orders WHERE id = :k"), {"k": create.key}).scalar_one()
-    # create_sorts_later: the create's id sorts after the delete's, so in stamp order it
-    # comes later and survives; otherwise the delete comes later and removes it.
-    assert alive is create_sorts_later
+
+    assert sorted([a.status, b.status]) == [APPLIED, DUPLICATE]
+    assert [e["op"] for e in log(notes_db, "boards")] == ["create", "close"]
+    # Both re-send the same asks; the receiving queue and worker keep one.
+    assert (a.asks or b.asks) and [c.to_json() for c in a.asks or b.asks] == [
+        c.to_json() for c in (b.asks or a.asks)
+    ]

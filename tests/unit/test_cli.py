@@ -7,26 +7,32 @@ import pytest
 from queuefirst.ops.cli import main
 
 
-def test_graph_prints_the_hierarchy_as_a_tree(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def notes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUEUEFIRST_APPLICATION", "notes")
+
+
+def test_graph_prints_the_hierarchy_as_a_tree(notes: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["graph"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "shop"
-    assert out[1].startswith("├── customers")
-    assert out[2].startswith("│   └── orders")
-    assert out[3].startswith("│       └── order_items")
-    assert out[4].startswith("└── products")
+    assert out[0] == "notes"
+    assert out[1].startswith("└── boards") and out[1].endswith("actions close")
+    assert out[2].startswith("    └── cards") and out[2].endswith("actions complete")
 
 
-def test_graph_mermaid_draws_every_edge(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["graph", "--mermaid"]) == 0
+def test_graph_mermaid_draws_child_edges_solid_and_ask_edges_dotted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["graph", "--mermaid"]) == 0  # the project's application: the shop
     out = capsys.readouterr().out
     assert out.startswith("flowchart TD")
-    assert "customers -->|purge| orders" in out and "orders -->|purge| order_items" in out
+    assert "customers -->|children| orders" in out and "orders -->|children| order_items" in out
+    assert "order_items -.->|asks| products" in out
 
 
-def test_graph_check_passes_on_shop(capsys: pytest.CaptureFixture[str]) -> None:
+def test_graph_check_passes(notes: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["graph", "--check"]) == 0
-    assert "4 entities" in capsys.readouterr().out
+    assert "2 entities, 0 ask edge(s), no cycles" in capsys.readouterr().out
 
 
 def test_graph_check_fails_naming_the_cycle(
@@ -34,10 +40,18 @@ def test_graph_check_fails_naming_the_cycle(
 ) -> None:
     monkeypatch.setenv("QUEUEFIRST_APPLICATION", "cyclic")
     assert main(["graph", "--check"]) == 1
-    assert "cycle in entity hierarchy: a -> b -> a" in capsys.readouterr().err
+    assert "cycle in entity graph: a -> b (child) -> a (child)" in capsys.readouterr().err
 
 
-def test_an_unknown_entity_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_application_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QUEUEFIRST_APPLICATION", "no_such_app")
+    assert main(["graph"]) == 1
+    assert capsys.readouterr().err.startswith("queuefirst: application 'no_such_app' cannot be imported")
+
+
+def test_an_unknown_entity_is_one_clear_line(notes: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dlq", "show", "widgets"]) == 1
     assert capsys.readouterr().err.strip().startswith("queuefirst: unknown entity 'widgets'")
 

@@ -1,5 +1,6 @@
 """Workers are deterministic: no code on the worker's effect path reads the clock
-or mints an id. Telemetry (latency, message age) lives apart, in
+or mints an id, and neither does any decide function or hook of any entity of
+any application here. Telemetry (latency, message age) lives apart, in
 `queuefirst.runtime.telemetry`, and nothing it computes feeds a write."""
 
 from __future__ import annotations
@@ -7,22 +8,37 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import textwrap
 from pathlib import Path
 
 import pytest
 
+from notes import application as notes
+from queuefirst.model.actions import Decision, Empty, Meta, Row, accept
+from queuefirst.model.application import Application
+from queuefirst.model.entity import Entity
 from shop import application as shop
 
+APPLICATIONS: list[Application] = [shop, notes]
 # Everything that decides what a worker writes or sends.
 EFFECT_PATH = [
+    "queuefirst.model.actions",
     "queuefirst.model.command",
-    "queuefirst.model.payloads",
+    "queuefirst.model.decider",
     "queuefirst.model.entity",
-    "queuefirst.store.schema",
-    "queuefirst.store.writer",
+    "queuefirst.model.payloads",
+    "queuefirst.model.working",
+    "queuefirst.store.entity_store",
+    "queuefirst.store.statements",
     "queuefirst.worker.decode",
     "queuefirst.worker.batch",
-    *(f"shop.entities.{name}" for name in shop.entity_names()),
+    *(f"{app.entities_package}.{name}" for app in APPLICATIONS for name in app.entity_names()),
+]
+DECIDERS = [
+    (f"{app.name}.{entity.name}.{name}", function)
+    for app in APPLICATIONS
+    for entity in app.registry().values()
+    for name, function in [*((a.name, a.decide) for a in entity.actions.values()), *entity.hooks.items()]
 ]
 FORBIDDEN_MODULES = {"time", "datetime", "random", "secrets", "uuid_utils", "queuefirst.api.versioning"}
 FORBIDDEN_CALLS = {
@@ -72,6 +88,28 @@ def nondeterminism(source: str) -> list[str]:
 def test_worker_effect_path_reads_no_clock_and_mints_no_id(module: str) -> None:
     source = Path(inspect.getfile(importlib.import_module(module))).read_text()
     assert nondeterminism(source) == []
+
+
+@pytest.mark.parametrize(("name", "decide"), DECIDERS, ids=[name for name, _ in DECIDERS])
+def test_every_decide_function_and_hook_reads_no_clock_and_mints_no_id(name: str, decide: object) -> None:
+    assert nondeterminism(textwrap.dedent(inspect.getsource(decide))) == [], name  # type: ignore[arg-type]
+
+
+def test_the_check_catches_a_decide_function_that_reads_the_clock() -> None:
+    import datetime
+
+    class Stamp(Empty):
+        pass
+
+    things = Entity(name="things", fields=Stamp)
+
+    @things.action
+    def stamp(row: Row[Stamp], given: Empty, meta: Meta) -> Decision:
+        return accept(at=datetime.datetime.now(tz=datetime.UTC).isoformat())
+
+    assert nondeterminism(textwrap.dedent(inspect.getsource(things.actions["stamp"].decide))) == [
+        "call now()"
+    ]
 
 
 @pytest.mark.parametrize(

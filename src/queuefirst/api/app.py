@@ -33,6 +33,11 @@ def build_resolver(service: ApiService, *, page_limit_max: int, title: str) -> A
         base = re.escape(f"/{entity.name}")
         patterns += [("GET", re.compile(base)), ("POST", re.compile(base))]
         patterns += [(m, re.compile(base + r"/[^/]+")) for m in ("GET", "PATCH", "DELETE")]
+        patterns += [
+            ("POST", re.compile(base + r"/[^/]+/" + re.escape(a)))
+            for a, action in entity.actions.items()
+            if action.public
+        ]
     add_command_routes(app, service)
     patterns.append(("GET", re.compile(r"/commands/[^/]+")))
     add_error_handlers(app, patterns)

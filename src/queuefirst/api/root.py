@@ -15,26 +15,19 @@ from queuefirst.model.registry import Registry
 from queuefirst.runtime.sender import CommandSender, sqs_client
 from queuefirst.runtime.settings import ApiSettings
 from queuefirst.runtime.telemetry import make_logger, make_metrics
-from queuefirst.store.engine import make_engine
-from queuefirst.store.reader import Reader
-from queuefirst.store.schema import build_schema
+from queuefirst.store.database import Database
 
 
 def build_api(
     registry: Registry, settings: ApiSettings
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    engine = make_engine(
-        settings.database_url,
-        pool_size=settings.db_pool_size,
-        iam_auth=settings.db_iam_auth,
-        region=settings.aws_region,
-    )
+    database = Database(settings.database_url, iam_auth=settings.db_iam_auth, region=settings.aws_region)
     sender = CommandSender(
         sqs_client(settings.sqs_endpoint_url, settings.aws_region),
         registry.app,
         queue_url_prefix=settings.queue_url_prefix,
     )
-    service = ApiService(registry, engine, Reader(build_schema(registry)), sender, VersionClock())
+    service = ApiService(registry, database, sender, VersionClock())
     app = build_resolver(service, page_limit_max=settings.page_limit_max, title=f"{registry.app} api")
     name = api_function_name(registry.app)
     return make_handler(app, make_logger(name), make_metrics(name, name), settings.max_body_bytes)

@@ -18,11 +18,12 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from psycopg import OperationalError
 from pydantic import BaseModel
-from sqlalchemy.exc import OperationalError
 
 from queuefirst.api.errors import ApiError, BadRequest, Invalid, MethodNotAllowed, NotFound, Unavailable
 from queuefirst.api.service import ApiService
+from queuefirst.model.actions import Action
 from queuefirst.model.entity import Entity
 from queuefirst.model.payloads import ID_PATTERN, create_body_model, patch_body_model
 from queuefirst.runtime.sender import SendError
@@ -99,6 +100,30 @@ def add_entity_routes(
     )
     app.get(f"{base}/<key>", tags=tags, summary=f"Read a {entity.name} row")(_signature(get, [key]))
     app.get(base, tags=tags, summary=f"List {entity.name} rows")(_signature(list_, list_params))
+    for action in (a for a in entity.actions.values() if a.public):
+        add_action_route(app, service, entity, action)
+
+
+def add_action_route(
+    app: APIGatewayHttpResolver, service: ApiService, entity: Entity, action: Action
+) -> None:
+    """POST /<entity>/<id>/<action>: the action's input in the body, queued like every write."""
+
+    def act(key: str, body: BaseModel | None = None) -> Response[str]:
+        payload = body.model_dump(mode="json", exclude_unset=True) if body is not None else {}
+        return json_response(ACCEPTED, service.act(entity, key, action.name, payload).body())
+
+    body_type: Any = action.input if action.input.model_fields else action.input | None
+    params = [
+        _kw("key", KeyPath),
+        _kw("body", Annotated[body_type, Body(embed=False)], inspect.Parameter.empty),
+    ]
+    if not action.input.model_fields:
+        params[1] = _kw("body", Annotated[body_type, Body(embed=False)], None)
+    act.__name__ = f"{entity.name}_{action.name}"
+    app.post(f"/{entity.name}/<key>/{action.name}", tags=[entity.name], summary=action.summary)(
+        _signature(act, params)
+    )
 
 
 def add_command_routes(app: APIGatewayHttpResolver, service: ApiService) -> None:

@@ -19,41 +19,54 @@ def queue_arn(queue_url: str, region: str) -> str:
     return f"arn:aws:sqs:{region}:{ACCOUNT}:{queue_url.rstrip('/').rsplit('/', 1)[-1]}"
 
 
+# The system attributes AWS puts on an SQS event's records; FIFO queues add the last three.
+_RECORD_ATTRIBUTES = (
+    "ApproximateReceiveCount",
+    "SentTimestamp",
+    "SenderId",
+    "ApproximateFirstReceiveTimestamp",
+    "SequenceNumber",
+    "MessageGroupId",
+    "MessageDeduplicationId",
+)
+
+
 def sqs_event(messages: Iterable[Mapping[str, Any]], *, arn: str, region: str) -> dict[str, Any]:
     """Messages as `ReceiveMessage` returns them -> the event an SQS event source sends."""
-    records = []
-    for message in messages:
-        attributes = dict(message.get("Attributes", {}))
-        records.append(
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": {
-                    "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
-                    "SentTimestamp": attributes.get("SentTimestamp", "0"),
-                    "SenderId": attributes.get("SenderId", ACCOUNT),
-                    "ApproximateFirstReceiveTimestamp": attributes.get(
-                        "ApproximateFirstReceiveTimestamp", "0"
-                    ),
-                },
-                "messageAttributes": {
-                    name: {
-                        "stringValue": value.get("StringValue"),
-                        "binaryValue": value.get("BinaryValue"),
-                        "stringListValues": [],
-                        "binaryListValues": [],
-                        "dataType": value.get("DataType", "String"),
-                    }
-                    for name, value in message.get("MessageAttributes", {}).items()
-                },
-                "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324 - SQS's own checksum
-                "eventSource": "aws:sqs",
-                "eventSourceARN": arn,
-                "awsRegion": region,
-            }
-        )
-    return {"Records": records}
+    return {"Records": [_record(message, arn, region) for message in messages]}
+
+
+def _record(message: Mapping[str, Any], arn: str, region: str) -> dict[str, Any]:
+    attributes = {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": ACCOUNT}
+    attributes |= {"ApproximateFirstReceiveTimestamp": "0"}
+    attributes |= {
+        k: str(v) for k, v in dict(message.get("Attributes", {})).items() if k in _RECORD_ATTRIBUTES
+    }
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": attributes,
+        "messageAttributes": {
+            name: _message_attribute(value) for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324 - SQS's own checksum
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": region,
+    }
+
+
+def _message_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
+    """As AWS writes it: the value's own key only (binary values base64, as JSON carries them)."""
+    attribute: dict[str, Any] = {"stringListValues": [], "binaryListValues": []}
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        binary = value["BinaryValue"]
+        attribute["binaryValue"] = base64.b64encode(binary).decode() if isinstance(binary, bytes) else binary
+    attribute["dataType"] = value.get("DataType", "String")
+    return attribute
 
 
 def http_event(

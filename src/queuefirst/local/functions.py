@@ -67,7 +67,7 @@ def function_specs(
 
 
 def find_spec(specs: list[FunctionSpec], app: str, wanted: str) -> FunctionSpec | None:
-    """`api`, `shop-api`; `customers`, `worker-customers`, `shop-customers-worker`."""
+    """`api`, `<app>-api`; `<entity>`, `worker-<entity>`, `<app>-<entity>-worker`."""
     wanted = wanted.removeprefix("worker-")
     for spec in specs:
         if wanted in (spec.name, spec.name.removeprefix(f"{app}-"), spec.entity):

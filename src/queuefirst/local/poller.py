@@ -1,18 +1,17 @@
 """An SQS event source, as Lambda's event source mapping runs one.
 
 Per worker: up to `maximum_concurrency` pollers (bounded by the local pool),
-each receiving up to `batch_size` messages, waiting up to the batching
-window to fill a batch, invoking the function once per batch and deleting
-only what succeeded: everything on a partial batch response but the listed
-failures, nothing on a function error. Redelivery after the visibility
-timeout and the move to the dead-letter queue after `maxReceiveCount` are
-the queue's own redrive policy, as on AWS.
+each receiving up to `batch_size` messages from the entity's FIFO queue,
+invoking the function once per batch and deleting only what succeeded:
+everything on a partial batch response but the listed failures, nothing on a
+function error. What is not deleted comes back after the visibility timeout,
+in its message group's order, and the queue's redrive policy moves it to the
+dead-letter queue after `maxReceiveCount` receives, as on AWS.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -82,29 +81,19 @@ class EventSourcePoller:
                 self.stop_event.wait(1)
 
     def _receive_batch(self) -> list[dict[str, Any]]:
-        """Long-poll for a first message, then fill the batch until the window closes."""
-        scaling = self.entity.scaling
-        batch: list[dict[str, Any]] = []
-        deadline: float | None = None
-        while len(batch) < scaling.batch_size and not self.stop_event.is_set():
-            remaining = 1.0 if deadline is None else deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            got: list[Any] = self.client.receive_message(
-                QueueUrl=self.queues.url,
-                MaxNumberOfMessages=min(SQS_BATCH_LIMIT, scaling.batch_size - len(batch)),
-                WaitTimeSeconds=1 if remaining >= 1 else 0,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            if not batch and not got:
-                return []  # back to the loop, which checks for a stop
-            if deadline is None:
-                deadline = time.monotonic() + scaling.batching_window_seconds
-            elif not got:
-                self.stop_event.wait(0.05)
-            batch += got
-        return batch
+        """Long-poll for up to a batch (FIFO queues allow ten, and no batching window).
+
+        The queue hands out a message group's messages only once the ones in
+        flight are deleted or back, so no lane is ever in two batches at once.
+        """
+        messages: list[Any] = self.client.receive_message(
+            QueueUrl=self.queues.url,
+            MaxNumberOfMessages=min(SQS_BATCH_LIMIT, self.entity.scaling.batch_size),
+            WaitTimeSeconds=1,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        return messages
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
         event = sqs_event(messages, arn=self.queues.arn, region=self.region)

@@ -1,4 +1,4 @@
-"""Creating each entity's queue and dead-letter queue from the registry."""
+"""Creating each entity's FIFO queue and dead-letter queue from the registry."""
 
 from __future__ import annotations
 
@@ -23,6 +23,16 @@ class EntityQueues:
     dlq_arn: str
 
 
+# As the infrastructure makes them: FIFO, deduplicated by the command id the
+# sender gives, in high-throughput mode (per message group).
+FIFO_ATTRIBUTES: dict[Any, str] = {
+    "FifoQueue": "true",
+    "ContentBasedDeduplication": "false",
+    "DeduplicationScope": "messageGroup",
+    "FifoThroughputLimit": "perMessageGroupId",
+}
+
+
 def ensure_queues(
     client: SQSClient, registry: Registry, *, visibility_timeout: int | None = None
 ) -> dict[str, EntityQueues]:
@@ -34,7 +44,7 @@ def ensure_queues(
     for entity in registry.values():
         dlq_url = client.create_queue(
             QueueName=dead_letter_queue_name(registry.app, entity.name),
-            Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)},
+            Attributes={**FIFO_ATTRIBUTES, "MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)},
         )["QueueUrl"]
         dlq_arn = _arn(client, dlq_url)
         attributes: dict[Any, str] = {
@@ -44,7 +54,7 @@ def ensure_queues(
             ),
         }
         name = queue_name(registry.app, entity.name)
-        url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        url = client.create_queue(QueueName=name, Attributes={**FIFO_ATTRIBUTES, **attributes})["QueueUrl"]
         client.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         made[entity.name] = EntityQueues(entity.name, url, _arn(client, url), dlq_url, dlq_arn)
     return made

@@ -4,7 +4,7 @@ An application is a Python package whose `application` attribute is an
 `Application`; its `entities` subpackage holds one module per entity and its
 `migrations/versions` folder the Alembic revisions. Every function, tool and
 the infrastructure find it the same way (`load_application`): the module named
-by `QUEUEFIRST_APPLICATION` (`shop`, or `shop:application`), else the one named
+by `QUEUEFIRST_APPLICATION` (`myapp`, or `myapp:application`), else the one named
 by `[tool.queuefirst] application` in the project's `pyproject.toml`.
 
 A worker asks for its own entity only (`load_entity`), so its image needs no

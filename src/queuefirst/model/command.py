@@ -1,9 +1,16 @@
 """The command envelope: the one message shape every producer sends to a queue.
 
 A command carries everything its effect depends on, so a worker applying it
-needs no clock and mints no ids. Its `stamp` orders it against every other
-command on the same row: the api-issued version first, the command id to
-break ties between api instances.
+needs no clock and mints no ids. Its `op` is `create`, `update`, `delete` or
+the name of one of the entity's actions; its `scope` says whether it is for
+one row (`key`) or for every row under the parent `key` (a parent's ask of
+its children, such as the cascade of a delete).
+
+Commands travel on FIFO queues, in message groups called lanes: a child
+entity's rows share their parent's lane, a root entity's row has its own. A
+worker applies a lane's commands one at a time in the order the queue took
+them, so a row's commands, and the asks its parent sends its children, take
+effect in one defined order whatever SQS redelivers.
 """
 
 from __future__ import annotations
@@ -17,15 +24,31 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 # Versions fit PostgreSQL's BIGINT; twenty digits hold any of them.
 _VERSION_DIGITS = 20
 _VERSION_LIMIT = 2**63
+CREATE, UPDATE, DELETE = "create", "update", "delete"
+BUILT_IN_OPS = (CREATE, UPDATE, DELETE)
+OP_PATTERN = r"^[a-z][a-z0-9_]{0,40}$"
 
 
-class Op(StrEnum):
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-    # Cascade: delete every row under the parent `key` that was created
-    # before this command's stamp. Sent by a parent worker to its children.
-    PURGE = "purge"
+# What became of a command (its status in the log, and at GET /commands/<id>).
+PENDING = "pending"  # not applied yet, or failing and retried (see its dead letters)
+APPLIED = "applied"  # its effect and its asks happened, once
+REJECTED = "rejected"  # it could not apply, for the recorded reason; never retried
+DUPLICATE = "duplicate"  # a redelivery of an applied command: nothing changes, its asks are re-sent
+
+
+class Scope(StrEnum):
+    ROW = "row"
+    # Every row under the parent `key` (that matches `where`), in key order.
+    CHILDREN = "children"
+
+
+class Producer(BaseModel):
+    """Who sent a command, for its history; no worker decision depends on it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str = Field(min_length=1, max_length=32)  # api, admin, worker, operator
+    principal: str | None = Field(default=None, max_length=256)
 
 
 class TrailStep(BaseModel):
@@ -40,27 +63,34 @@ class Command(BaseModel):
 
     command_id: uuid.UUID
     entity: str = Field(min_length=1, max_length=64)
-    op: Op
+    op: str = Field(pattern=OP_PATTERN)
     key: str = Field(min_length=1, max_length=128)
+    scope: Scope = Scope.ROW
+    # The row's parent key: required for a row of a child entity (it names the lane).
+    parent: str | None = Field(default=None, min_length=1, max_length=128)
     version: int = Field(ge=0, lt=_VERSION_LIMIT)
     payload: dict[str, JsonValue] = Field(default_factory=dict)
+    # Scope `children` only: the rows whose fields equal these.
+    where: dict[str, JsonValue] = Field(default_factory=dict)
     trail: tuple[TrailStep, ...] = ()
+    producer: Producer | None = None
+
+    @property
+    def lane(self) -> str:
+        """The FIFO message group: the parent's key for a child's row, else the key."""
+        if self.scope is Scope.CHILDREN or self.parent is None:
+            return self.key
+        return self.parent
 
     @property
     def stamp(self) -> str:
-        """Total order of commands: fixed-width version, then the command id.
-
-        A cascade (`purge`) is ordered as the delete it comes from: the first
-        command of its trail. Otherwise, when a child's create and its
-        parent's delete share a version (two api processes in the same
-        microsecond), the tie would be broken by the derived id, not by the
-        delete's own. Compared as bytes (stamp columns use the "C" collation).
-        """
-        origin = self.trail[0].command_id if self.op is Op.PURGE and self.trail else self.command_id
+        """Order of a command against the cascades that reach its row: the api-issued
+        version, then the id of the command that started the chain. Compared as bytes."""
+        origin = self.trail[0].command_id if self.trail else self.command_id
         return f"{self.version:0{_VERSION_DIGITS}d}.{origin}"
 
     def to_json(self) -> str:
-        return self.model_dump_json()
+        return self.model_dump_json(exclude_defaults=True)
 
     @classmethod
     def from_json(cls, body: str | bytes) -> Command:
@@ -69,19 +99,53 @@ class Command(BaseModel):
     def visited(self, entity: str) -> bool:
         return any(step.entity == entity for step in self.trail)
 
-    def derive(self, *, entity: str, op: Op, key: str, payload: dict[str, Any] | None = None) -> Command:
-        """The command this one causes at a child entity.
+    def derive(
+        self,
+        *,
+        entity: str,
+        op: str,
+        key: str,
+        label: str,
+        scope: Scope = Scope.ROW,
+        parent: str | None = None,
+        payload: dict[str, Any] | None = None,
+        where: dict[str, Any] | None = None,
+    ) -> Command:
+        """A command this one causes at another entity (an ask).
 
-        Its id is a UUIDv5 of this command's id and the child's entity and key,
-        and it keeps this version, so a redelivered parent re-sends
-        byte-identical children that the child worker recognises as duplicates.
+        Its id is a UUIDv5 of this command's id and `label` (which names the
+        ask among this command's asks), and it keeps this version, so a
+        redelivered command re-sends byte-identical asks that the receiving
+        worker recognises as duplicates.
         """
         return Command(
-            command_id=uuid.uuid5(self.command_id, f"{entity}/{key}"),
+            command_id=uuid.uuid5(self.command_id, label),
             entity=entity,
             op=op,
             key=key,
+            scope=scope,
+            parent=parent,
             version=self.version,
             payload=payload or {},
+            where=where or {},
             trail=(*self.trail, TrailStep(entity=self.entity, command_id=self.command_id)),
+            producer=Producer(kind="worker", principal=self.entity),
+        )
+
+    def for_row(self, key: str, born: uuid.UUID | None = None) -> Command:
+        """This children-scoped command as it applies to one row under its parent.
+
+        Applied in the same transaction, never sent; its id is derived, so its
+        own asks are the same every time. `born` names the create of a row this
+        command reaches late (born under it), so each such catch-up has its own id.
+        """
+        label = f"row/{key}" if born is None else f"row/{key}/born/{born}"
+        return self.model_copy(
+            update={
+                "command_id": uuid.uuid5(self.command_id, label),
+                "key": key,
+                "scope": Scope.ROW,
+                "parent": self.key,
+                "where": {},
+            }
         )

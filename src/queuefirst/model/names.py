@@ -12,12 +12,17 @@ METRICS_NAMESPACE = "queuefirst"
 LIVE_ALIAS = "live"
 
 
+# Entity queues are FIFO (one lane per message group), and SQS requires FIFO
+# queue names, dead-letter queues' too, to end in ".fifo".
+FIFO_SUFFIX = ".fifo"
+
+
 def queue_name(app: str, entity: str) -> str:
-    return f"{app}-{entity}"
+    return f"{app}-{entity}{FIFO_SUFFIX}"
 
 
 def dead_letter_queue_name(app: str, entity: str) -> str:
-    return f"{app}-{entity}-dlq"
+    return f"{app}-{entity}-dlq{FIFO_SUFFIX}"
 
 
 def worker_function_name(app: str, entity: str) -> str:

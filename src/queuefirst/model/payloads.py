@@ -1,22 +1,27 @@
 """Validating what a command carries, the same way at the api and at the worker.
 
-A create carries every field (defaults filled in) plus the parent reference;
-an update carries any subset of fields and never the parent. The pydantic
-models built here are also the api's request bodies, so the OpenAPI document
-and the worker's checks come from one declaration.
+A create carries every writable field (defaults filled in) plus the parent
+reference; an update carries any non-empty subset of the writable fields and
+never the parent; an action carries its input model. Validation is strict,
+as JSON is: no string passes for a number, no number for a boolean. The
+pydantic models built here are also the api's request bodies, so the OpenAPI
+document and the worker's checks come from one declaration.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from queuefirst.model.command import CREATE, DELETE, UPDATE
 from queuefirst.model.entity import Entity
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 IdField = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=128)]
+STRICT = ConfigDict(extra="forbid", strict=True)
 
 
 class PayloadError(ValueError):
@@ -34,6 +39,15 @@ class PayloadError(ValueError):
         return cls(prefix + location, first["msg"])
 
 
+def _title(entity: Entity, suffix: str) -> str:
+    return entity.name.title().replace("_", "") + suffix
+
+
+def _field(entity: Entity, name: str) -> tuple[Any, Any]:
+    info = entity.fields.model_fields[name]
+    return (info.annotation, info)
+
+
 def _optional(entity: Entity, name: str) -> tuple[Any, Any]:
     # Omitted means "leave as is"; an explicit null is accepted only where the
     # field itself is nullable (pydantic does not validate the default).
@@ -42,50 +56,74 @@ def _optional(entity: Entity, name: str) -> tuple[Any, Any]:
     return (inner, Field(default=None, description=info.description))
 
 
+class _AtLeastOneField(BaseModel):
+    model_config = ConfigDict(**STRICT, json_schema_extra={"minProperties": 1})
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> _AtLeastOneField:
+        if not self.model_fields_set:
+            raise ValueError("an update must change at least one field")
+        return self
+
+
 @cache
 def create_body_model(entity: Entity) -> type[BaseModel]:
-    """POST body: the entity's fields, an optional client id, the parent reference.
-
-    Unknown fields are refused rather than dropped, so a typo is a 422.
-    """
-    fields: dict[str, Any] = {
-        name: (info.annotation, info) for name, info in entity.fields.model_fields.items()
-    }
+    """POST body: the writable fields, an optional client id, the parent reference."""
+    fields: dict[str, Any] = {name: _field(entity, name) for name in entity.writable_fields}
     fields["id"] = (IdField | None, None)
     if entity.parent_field:
         fields[entity.parent_field] = (IdField, ...)
-    return create_model(
-        f"{entity.name.title().replace('_', '')}Create",
-        __config__=ConfigDict(extra="forbid"),
-        **fields,
-    )
+    model: type[BaseModel] = create_model(_title(entity, "Create"), __config__=STRICT, **fields)
+    return model
+
+
+@cache
+def writable_model(entity: Entity) -> type[BaseModel]:
+    """The writable fields, as a create sets them (defaults fill the missing)."""
+    fields: dict[str, Any] = {name: _field(entity, name) for name in entity.writable_fields}
+    model: type[BaseModel] = create_model(_title(entity, "Fields"), __config__=STRICT, **fields)
+    return model
 
 
 @cache
 def patch_body_model(entity: Entity) -> type[BaseModel]:
-    """PATCH body: any subset of the fields; unknown fields are refused."""
-    fields = {name: _optional(entity, name) for name in entity.field_names}
+    """PATCH body: a non-empty subset of the fields an update may change."""
+    fields = {name: _optional(entity, name) for name in entity.updatable_fields}
     return create_model(  # type: ignore[call-overload, no-any-return]
-        f"{entity.name.title().replace('_', '')}Patch",
-        __config__=ConfigDict(extra="forbid"),
-        **fields,
+        _title(entity, "Patch"), __base__=_AtLeastOneField, **fields
     )
 
 
+@cache
+def row_model(entity: Entity) -> type[BaseModel]:
+    """A row as reads return it: the id, the parent reference and every field."""
+    fields: dict[str, Any] = {"id": (str, ...)}
+    if entity.parent_field:
+        fields[entity.parent_field] = (str, ...)
+    fields |= {name: _field(entity, name) for name in entity.field_names}
+    model: type[BaseModel] = create_model(_title(entity, ""), __base__=entity.fields, **fields)
+    return model
+
+
+def _strict(model: type[BaseModel], payload: dict[str, Any], prefix: str = "") -> BaseModel:
+    # JSON-mode validation: strict as JSON is, and dates or UUIDs still parse from strings.
+    try:
+        return model.model_validate_json(json.dumps(payload), strict=True)
+    except ValidationError as error:
+        raise PayloadError.from_validation(error, prefix) from error
+
+
 def validate_create(entity: Entity, payload: dict[str, Any]) -> dict[str, Any]:
-    """Every field with defaults applied, plus the parent reference."""
+    """Every writable field with defaults applied, plus the parent reference."""
     values = dict(payload)
     parent_id = values.pop(entity.parent_field, None) if entity.parent_field else None
     if entity.parent_field and not isinstance(parent_id, str):
         raise PayloadError(entity.parent_field, "required: the id of the parent")
-    try:
-        model = entity.fields.model_validate(values, strict=False)
-    except ValidationError as error:
-        raise PayloadError.from_validation(error) from error
-    unknown = set(values) - set(entity.field_names)
+    unknown = sorted(set(values) - set(entity.writable_fields))
     if unknown:
-        raise PayloadError(sorted(unknown)[0], "unknown field")
-    result = model.model_dump(mode="json")
+        reason = "set by actions only" if unknown[0] in entity.managed else "unknown field"
+        raise PayloadError(unknown[0], reason)
+    result = _strict(writable_model(entity), values).model_dump(mode="json")
     if entity.parent_field:
         result[entity.parent_field] = parent_id
     return result
@@ -95,10 +133,33 @@ def validate_update(entity: Entity, payload: dict[str, Any]) -> dict[str, Any]:
     """Only the fields present, each checked against its declaration."""
     if entity.parent_field and entity.parent_field in payload:
         raise PayloadError(entity.parent_field, "the parent of a row cannot change")
+    managed = sorted(set(payload) & set(entity.managed))
+    if managed:
+        raise PayloadError(managed[0], "set by actions only")
+    fixed = sorted(set(payload) & set(entity.fixed))
+    if fixed:
+        raise PayloadError(fixed[0], "set when the row is created, never changed")
     if not payload:
         raise PayloadError("body", "an update must change at least one field")
-    try:
-        model = patch_body_model(entity).model_validate(payload)
-    except ValidationError as error:
-        raise PayloadError.from_validation(error) from error
-    return model.model_dump(mode="json", exclude_unset=True)
+    return _strict(patch_body_model(entity), payload).model_dump(mode="json", exclude_unset=True)
+
+
+def validate_action(entity: Entity, op: str, payload: dict[str, Any]) -> dict[str, Any]:
+    action = entity.actions.get(op)
+    if action is None:
+        known = ", ".join([CREATE, UPDATE, DELETE, *entity.actions])
+        raise PayloadError("op", f"{entity.name} has no action {op!r}; it has {known}")
+    return _strict(action.input, payload).model_dump(mode="json")
+
+
+def validate_payload(entity: Entity, op: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload of `op` on one row of `entity`, validated (a delete carries none)."""
+    if op == CREATE:
+        return validate_create(entity, payload)
+    if op == UPDATE:
+        return validate_update(entity, payload)
+    if op == DELETE:
+        if payload:
+            raise PayloadError("payload", "a delete carries no payload")
+        return {}
+    return validate_action(entity, op, payload)

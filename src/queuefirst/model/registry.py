@@ -1,8 +1,12 @@
 """The registry: every entity of an application, checked as one graph.
 
-The hierarchy must be a DAG whose edges both sides agree on: a child names
-its parent and the parent lists the child. A registry that breaks this is
-refused when it is built, with a message naming the entities involved.
+Two kinds of edge: a parent sends commands to its children (cascades and
+parent-scoped asks), and an entity asks the entities it declares in `asks`
+(an order item asks its product to reserve stock). Parent and child must
+both declare their edge, and the graph of all edges must be acyclic, so no
+chain of commands can come back to an entity it passed. A registry that
+breaks this is refused when it is built, with a message naming the entities
+and edges involved.
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from queuefirst.model.entity import Entity
 
+CHILD, ASKS = "child", "asks"
+
 
 class RegistryError(ValueError):
-    """The declared entities do not form a valid hierarchy."""
+    """The declared entities do not form a valid graph."""
 
 
 class Registry(Mapping[str, Entity]):
@@ -24,7 +30,8 @@ class Registry(Mapping[str, Entity]):
             if entity.name in self._entities:
                 raise RegistryError(f"duplicate entity name: {entity.name}")
             self._entities[entity.name] = entity
-        self._check_edges()
+        self._check_hierarchy()
+        self._check_asks()
         self._check_acyclic()
 
     def __getitem__(self, name: str) -> Entity:
@@ -45,7 +52,16 @@ class Registry(Mapping[str, Entity]):
     def roots(self) -> list[Entity]:
         return [e for e in self._entities.values() if e.parent is None]
 
-    def _check_edges(self) -> None:
+    def edges(self) -> list[tuple[str, str, str]]:
+        """(from, to, kind) for every edge, children first."""
+        return [
+            (entity.name, target, kind)
+            for entity in self._entities.values()
+            for kind, targets in ((CHILD, entity.children), (ASKS, entity.asks))
+            for target in targets
+        ]
+
+    def _check_hierarchy(self) -> None:
         for entity in self._entities.values():
             if entity.parent is not None and entity.parent not in self._entities:
                 raise RegistryError(f"{entity.name}: unknown parent {entity.parent}")
@@ -62,19 +78,50 @@ class Registry(Mapping[str, Entity]):
                     f"{entity.name} names parent {entity.parent}, which does not list it among its children"
                 )
 
+    def _check_asks(self) -> None:
+        for entity in self._entities.values():
+            for target in entity.asks:
+                if target not in self._entities:
+                    raise RegistryError(f"{entity.name} asks unknown entity {target}")
+                if target in entity.children:
+                    raise RegistryError(f"{entity.name} asks {target}, already its child: list it once")
+                if target == entity.name:
+                    raise RegistryError(
+                        f"{entity.name} asks itself: a command may not come back to its entity"
+                    )
+
     def _check_acyclic(self) -> None:
-        # Depth-first search over child edges; the path in progress names the cycle.
+        outgoing: dict[str, list[tuple[str, str]]] = {name: [] for name in self._entities}
+        for source, target, kind in self.edges():
+            outgoing[source].append((target, kind))
         done: set[str] = set()
-
-        def visit(name: str, path: list[str]) -> None:
-            if name in path:
-                cycle = [*path[path.index(name) :], name]
-                raise RegistryError("cycle in entity hierarchy: " + " -> ".join(cycle))
-            if name in done:
-                return
-            for child in self._entities[name].children:
-                visit(child, [*path, name])
-            done.add(name)
-
         for name in self._entities:
-            visit(name, [])
+            _refuse_cycles_from(name, outgoing, done)
+
+
+def _refuse_cycles_from(start: str, outgoing: dict[str, list[tuple[str, str]]], done: set[str]) -> None:
+    """Depth-first from `start`; raise naming the first cycle found, with each edge's kind."""
+    path: list[str] = []
+    kinds: list[str] = []  # kinds[i]: the edge from path[i] to path[i + 1]
+
+    def visit(name: str) -> None:
+        if name in path:
+            first = path.index(name)
+            cycle = [*path[first:], name]
+            edges = kinds[first:]
+            hops = " -> ".join(f"{target} ({kind})" for target, kind in zip(cycle[1:], edges, strict=True))
+            raise RegistryError(
+                f"cycle in entity graph: {cycle[0]} -> {hops}; "
+                "a chain of commands may not return to an entity it passed"
+            )
+        if name in done:
+            return
+        path.append(name)
+        for target, kind in outgoing[name]:
+            kinds.append(kind)
+            visit(target)
+            kinds.pop()
+        path.pop()
+        done.add(name)
+
+    visit(start)

@@ -233,7 +233,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="roll one function to a new image (all at once or canary)",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    parser.add_argument("function", help="function name, e.g. shop-customers-worker")
+    parser.add_argument("function", help="function name, e.g. <app>-<entity>-worker")
     parser.add_argument("--image", required=True, help="image URI, <repo-uri>@sha256:<digest>")
     parser.add_argument("--alias", default=LIVE_ALIAS)
     parser.add_argument("--strategy", choices=(ALL_AT_ONCE, CANARY), default=ALL_AT_ONCE)

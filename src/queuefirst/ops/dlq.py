@@ -12,8 +12,7 @@ from queuefirst.model.registry import Registry
 from queuefirst.ops.endpoints import find_endpoints
 from queuefirst.runtime.dead_letters import DeadLetters
 from queuefirst.runtime.sender import sqs_client
-from queuefirst.store.engine import make_engine
-from queuefirst.store.schema import build_schema
+from queuefirst.store.database import Database
 
 
 def register(subparsers: Any) -> None:
@@ -35,9 +34,9 @@ def register(subparsers: Any) -> None:
 def _dead_letters() -> tuple[Registry, DeadLetters]:
     registry = load_application().registry()
     found = find_endpoints()
-    engine = make_engine(found.database_url, pool_size=1) if found.database_url else None
+    database = Database(found.database_url) if found.database_url else None
     client = sqs_client(found.sqs_endpoint_url, found.region)
-    return registry, DeadLetters(client, registry.app, engine, build_schema(registry))
+    return registry, DeadLetters(client, registry.app, database)
 
 
 def run_ls(args: argparse.Namespace) -> int:

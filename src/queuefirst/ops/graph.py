@@ -1,4 +1,4 @@
-"""`queuefirst graph`: the entity hierarchy, as a tree or a mermaid chart; `--check` for CI."""
+"""`queuefirst graph`: the entity graph (children and asks) as a tree or a mermaid chart; `--check`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from queuefirst.model.application import load_application
-from queuefirst.model.registry import Registry
+from queuefirst.model.registry import ASKS, CHILD, Registry
 
 
 def register(subparsers: Any) -> None:
@@ -19,16 +19,22 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     registry = load_application().registry()  # refuses a bad registry, naming the fault
     if args.check:
-        print(f"ok: {len(registry)} entities, no cycles, every edge declared on both sides")
+        asks = sum(1 for *_, kind in registry.edges() if kind == ASKS)
+        print(
+            f"ok: {len(registry)} entities, {asks} ask edge(s), no cycles, "
+            "every parent and child edge declared on both sides"
+        )
         return 0
     print(mermaid(registry) if args.mermaid else tree(registry))
     return 0
 
 
 def mermaid(registry: Registry) -> str:
+    """Child edges solid, ask edges dotted."""
     lines = ["flowchart TD", "  api([api]) -->|commands| " + " & ".join(e.name for e in registry.roots())]
-    for entity in registry.values():
-        lines += [f"  {entity.name} -->|purge| {child}" for child in entity.children]
+    for source, target, kind in registry.edges():
+        arrow = "-->|children|" if kind == CHILD else "-.->|asks|"
+        lines.append(f"  {source} {arrow} {target}")
     return "\n".join(lines)
 
 
@@ -38,9 +44,12 @@ def tree(registry: Registry) -> str:
     def visit(name: str, prefix: str, last: bool) -> None:
         entity = registry[name]
         scaling = entity.scaling
+        asks = f"  asks {', '.join(entity.asks)}" if entity.asks else ""
+        actions = f"  actions {', '.join(entity.actions)}" if entity.actions else ""
         lines.append(
             f"{prefix}{'└── ' if last else '├── '}{name}  (batch {scaling.batch_size}, "
             f"max concurrency {scaling.maximum_concurrency}, timeout {scaling.timeout_seconds}s)"
+            f"{actions}{asks}"
         )
         for i, child in enumerate(entity.children):
             visit(child, prefix + ("    " if last else "│   "), i == len(entity.children) - 1)

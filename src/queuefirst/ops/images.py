@@ -39,7 +39,7 @@ class ImageTarget:
     name: str
     """Bake target: `base`, `api`, `admin`, `worker-<entity>`."""
     image: str
-    """Image repository (and function) name without registry or tag: `shop-api`."""
+    """Image repository (and function) name without registry or tag: `<app>-api`."""
     dockerfile: str
     args: Mapping[str, str] = field(default_factory=dict)
     entity: str | None = None

@@ -72,7 +72,7 @@ def fingerprints(plan: dict[str, Any]) -> dict[str, str]:
 # Previous fingerprints ---------------------------------------------------------------
 
 Lookup = Callable[[str], "str | None"]
-"""Maps an image name (`shop-api`) to its previous fingerprint, None when absent."""
+"""Maps an image name (`<app>-api`) to its previous fingerprint, None when absent."""
 
 
 def from_plan_file(path: Path) -> Lookup:

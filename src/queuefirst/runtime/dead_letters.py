@@ -16,12 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import SQLAlchemyError
+import psycopg
+from psycopg import sql
 
 from queuefirst.model.limits import SQS_BATCH_LIMIT
 from queuefirst.model.names import dead_letter_queue_name, queue_name
-from queuefirst.store.schema import StoreSchema
+from queuefirst.store.database import Database
+from queuefirst.store.tables import TableNames
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -58,14 +59,27 @@ class DeadLetter:
         }
 
 
+def _redriven(index: int, letter: DeadLetter) -> Any:
+    """The letter as its source queue takes it back: in its lane (message group), with its
+    own message id to deduplicate on, since the command id may still be inside SQS's
+    five-minute window and would make SQS drop the redrive without a word."""
+    entry: dict[str, Any] = {
+        "Id": str(index),
+        "MessageBody": letter.body,
+        "MessageAttributes": letter.message_attributes,
+        "MessageDeduplicationId": letter.message_id,
+    }
+    group = letter.attributes.get("MessageGroupId")
+    if group:
+        entry["MessageGroupId"] = group
+    return entry
+
+
 class DeadLetters:
-    def __init__(
-        self, client: SQSClient, app: str, engine: Engine | None = None, schema: StoreSchema | None = None
-    ) -> None:
+    def __init__(self, client: SQSClient, app: str, database: Database | None = None) -> None:
         self.client = client
         self.app = app
-        self.engine = engine
-        self.schema = schema
+        self.database = database
 
     def url(self, entity: str, *, dead: bool = True) -> str:
         name = dead_letter_queue_name(self.app, entity) if dead else queue_name(self.app, entity)
@@ -101,11 +115,7 @@ class DeadLetters:
         for start in range(0, len(chosen), SQS_BATCH_LIMIT):
             chunk = chosen[start : start + SQS_BATCH_LIMIT]
             sent = self.client.send_message_batch(
-                QueueUrl=source,
-                Entries=[
-                    {"Id": str(i), "MessageBody": m.body, "MessageAttributes": m.message_attributes}
-                    for i, m in enumerate(chunk)
-                ],
+                QueueUrl=source, Entries=[_redriven(i, m) for i, m in enumerate(chunk)]
             )
             # Delete only what reached the source queue; the rest stays dead.
             ok = [chunk[int(entry["Id"])] for entry in sent.get("Successful", [])]
@@ -146,7 +156,7 @@ class DeadLetters:
                         for k, v in m.get("MessageAttributes", {}).items()
                     },
                 )
-        reasons, missing = self._reasons(list(seen))
+        reasons, missing = self._reasons(entity, list(seen))
         return [
             DeadLetter(**{**letter.__dict__, "reason": reasons.get(letter.message_id, missing)})
             for letter in seen.values()
@@ -164,22 +174,18 @@ class DeadLetters:
                 ],
             )
 
-    def _reasons(self, message_ids: list[str]) -> tuple[dict[str, str], str | None]:
+    def _reasons(self, entity: str, message_ids: list[str]) -> tuple[dict[str, str], str | None]:
         """Why each message failed, as its worker recorded it; and what to say when unknown."""
-        if self.engine is None or self.schema is None:
+        if self.database is None:
             return {}, "unknown (no database to read failure reasons from)"
         if not message_ids:
             return {}, None
-        failures = self.schema.failures
-        query = (
-            select(failures.c.message_id, failures.c.reason)
-            .where(failures.c.message_id.in_(message_ids))
-            .order_by(failures.c.id)
+        query = sql.SQL("SELECT message_id, reason FROM {} WHERE message_id = ANY(%s) ORDER BY id").format(
+            sql.Identifier(TableNames(entity).failures)
         )
         try:
-            with self.engine.connect() as conn:
-                found = {row.message_id: row.reason for row in conn.execute(query)}  # last one wins
-        except SQLAlchemyError as error:
+            rows = self.database.connection().execute(query, [message_ids]).fetchall()
+        except psycopg.Error as error:
             # The letters are still worth showing; say why their reasons are not.
             return {}, f"unknown (failure reasons unreadable: {type(error).__name__})"
-        return found, None
+        return {message_id: reason for message_id, reason in rows}, None  # the last one wins

@@ -1,6 +1,9 @@
-"""Sending commands to an entity's queue with boto3.
+"""Sending commands to an entity's FIFO queue with boto3.
 
-The endpoint comes from settings, so moto's server and AWS are the same code.
+Each command travels in its lane's message group and is deduplicated by its
+id, so a re-sent ask within SQS's five-minute window is dropped by SQS, and
+one after it by the receiving worker's log. The endpoint comes from
+settings, so the local SQS server and AWS are the same code.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ class SendError(RuntimeError):
 
 
 class ForbiddenTarget(RuntimeError):
-    """A worker tried to send to an entity it does not own as a child."""
+    """A worker tried to send to an entity it neither owns as a child nor asks."""
 
 
 def sqs_client(endpoint_url: str | None, region: str) -> SQSClient:
@@ -48,7 +51,7 @@ class CommandSender:
     ) -> None:
         self.client = client
         self.app = app
-        # None: any entity (the api, the admin console); a worker passes its children.
+        # None: any entity (the api, the admin console); a worker passes what it may send to.
         self.allowed = None if allowed is None else frozenset(allowed)
         self.queue_url_prefix = queue_url_prefix
         self._urls: dict[str, str] = {}
@@ -63,6 +66,7 @@ class CommandSender:
         return self._urls[entity]
 
     def send(self, commands: Sequence[Command]) -> None:
+        """Send in order: per queue, in batches of ten that SQS keeps in order per group."""
         by_entity: dict[str, list[Command]] = {}
         for command in commands:
             if self.allowed is not None and command.entity not in self.allowed:
@@ -74,24 +78,28 @@ class CommandSender:
             for start in range(0, len(group), SQS_BATCH_LIMIT):
                 chunk = group[start : start + SQS_BATCH_LIMIT]
                 response = self.client.send_message_batch(
-                    QueueUrl=url, Entries=[_entry(i, c) for i, c in enumerate(chunk)]
+                    QueueUrl=url, Entries=[batch_entry(i, c) for i, c in enumerate(chunk)]
                 )
                 for failure in response.get("Failed", []):
                     failed[str(chunk[int(failure["Id"])].command_id)] = failure.get("Message", "")
-        if failed:
-            raise SendError(failed)
+                if failed:
+                    raise SendError(failed)  # later commands wait: their order must hold
 
 
-def _entry(index: int, command: Command) -> Any:
+def batch_entry(index: int, command: Command) -> Any:
+    """One SendMessageBatch entry: the command in its lane, deduplicated by its id."""
+
     def attribute(value: str) -> dict[str, str]:
         return {"DataType": "String", "StringValue": value}
 
     return {
         "Id": str(index),
         "MessageBody": command.to_json(),
+        "MessageGroupId": command.lane,
+        "MessageDeduplicationId": str(command.command_id),
         "MessageAttributes": {
             "entity": attribute(command.entity),
-            "op": attribute(command.op.value),
+            "op": attribute(command.op),
             "command_id": attribute(str(command.command_id)),
         },
     }

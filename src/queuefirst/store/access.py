@@ -1,4 +1,4 @@
-"""Database users with least privilege: the api reads, each worker writes its own tables.
+"""Database users with least privilege: the api reads, each worker writes its own entity's tables.
 
 On Aurora the functions log in through RDS Proxy with IAM tokens, so each
 user is also granted `rds_iam` where that role exists.
@@ -40,15 +40,17 @@ def grant_statements(schema: StoreSchema, users: DatabaseUsers) -> list[str]:
             f"DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam') "
             f"THEN GRANT rds_iam TO {_quote(user)}; END IF; END $$"
         )
-    readable = [t.name for t in schema.metadata.sorted_tables if t.name != schema.failures.name]
+    readable = [
+        name for tables in schema.entities.values() for name in (tables.rows.name, tables.commands.name)
+    ]
     statements.append(f"GRANT SELECT ON {', '.join(readable)} TO {_quote(users.api)}")
     for entity, user in users.workers.items():
         tables = schema.entities[entity]
-        own = [tables.rows.name] + ([tables.purges.name] if tables.purges is not None else [])
-        statements.append(f"GRANT SELECT, INSERT, UPDATE ON {', '.join(own)} TO {_quote(user)}")
-        statements.append(f"GRANT SELECT, INSERT ON {schema.commands.name} TO {_quote(user)}")
-        statements.append(f"GRANT SELECT, INSERT ON {schema.failures.name} TO {_quote(user)}")
-        statements.append(f"GRANT USAGE ON SEQUENCE {schema.failures.name}_id_seq TO {_quote(user)}")
+        writable = [tables.rows.name] + ([tables.markers.name] if tables.markers is not None else [])
+        logs = [tables.commands.name, tables.failures.name]
+        statements.append(f"GRANT SELECT, INSERT, UPDATE ON {', '.join(writable)} TO {_quote(user)}")
+        statements.append(f"GRANT SELECT, INSERT ON {', '.join(logs)} TO {_quote(user)}")
+        statements.append(f"GRANT USAGE ON SEQUENCE {tables.failures.name}_id_seq TO {_quote(user)}")
     return statements
 
 

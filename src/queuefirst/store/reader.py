@@ -1,4 +1,4 @@
-"""Reads for the api: visible rows only, keyset pagination, command status."""
+"""Reads for the api and the console: live rows, keyset pages, command status and history."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from psycopg import Connection, sql
 
 from queuefirst.model.entity import Entity
-from queuefirst.store.schema import ALIVE, StoreSchema
+from queuefirst.model.payloads import row_model
+from queuefirst.model.registry import Registry
+from queuefirst.store.statements import EntitySql
+from queuefirst.store.tables import ALIVE, STAMP
 
 
 @dataclass(frozen=True)
@@ -18,60 +21,77 @@ class Page:
     next_after: str | None
 
 
+@dataclass(frozen=True)
+class FoundRow:
+    key: str
+    parent: str | None
+    values: dict[str, Any]
+    stamp: str
+
+    @property
+    def version(self) -> int:
+        return int(self.stamp.split(".", 1)[0])
+
+
 class Reader:
-    def __init__(self, schema: StoreSchema) -> None:
-        self.schema = schema
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.sql = {name: EntitySql(entity) for name, entity in registry.items()}
+        self._status = (
+            sql.SQL(" UNION ALL ")
+            .join(sql.SQL(self.sql[name].command_status) for name in registry)
+            .as_string()
+        )
 
-    def _visible_columns(self, entity: Entity) -> list[Any]:
-        rows = self.schema.entities[entity.name].rows
-        names = ["id", *([entity.parent_field] if entity.parent_field else []), *entity.field_names]
-        return [rows.c[n] for n in names]
+    def find(self, conn: Connection[Any], entity: Entity, key: str) -> FoundRow | None:
+        """The live row, with its parent and its stamp."""
+        statements = self.sql[entity.name]
+        record = conn.execute(statements.get_row, [key]).fetchone()
+        return None if record is None else self._found(entity, statements, record)
 
-    def get(self, conn: Connection, entity: Entity, key: str) -> dict[str, Any] | None:
-        rows = self.schema.entities[entity.name].rows
-        query = select(*self._visible_columns(entity)).where(rows.c.id == key, rows.c[ALIVE])
-        row = conn.execute(query).mappings().first()
-        return dict(row) if row else None
+    def get(self, conn: Connection[Any], entity: Entity, key: str) -> dict[str, Any] | None:
+        found = self.find(conn, entity, key)
+        return None if found is None else self.visible(entity, found)
 
-    def exists(self, conn: Connection, entity: Entity, key: str) -> bool:
-        rows = self.schema.entities[entity.name].rows
-        query = select(rows.c.id).where(rows.c.id == key, rows.c[ALIVE])
-        return conn.execute(query).first() is not None
+    def exists(self, conn: Connection[Any], entity: Entity, key: str) -> bool:
+        return self.find(conn, entity, key) is not None
 
-    def latest_version(self, conn: Connection, entity: Entity, key: str) -> int:
-        """The highest version any command has written to this row, tombstones
-        included (0 for a row never written): the api stamps above it, so a
-        write through an instance whose clock lags is not silently superseded."""
-        rows = self.schema.entities[entity.name].rows
-        stamps = [column for column in rows.c if column.name.endswith("stamp")]
-        query = select(func.greatest(*stamps)).where(rows.c.id == key)
-        newest = conn.execute(query).scalar()
-        return int(newest.split(".", 1)[0]) if newest else 0
+    def latest_version(self, conn: Connection[Any], entity: Entity, key: str) -> int:
+        """The version of the last command applied to the row, deleted or not (0 if never)."""
+        record = conn.execute(self.sql[entity.name].latest_stamp, [key]).fetchone()
+        return int(record[0].split(".", 1)[0]) if record else 0
 
     def list(
         self,
-        conn: Connection,
+        conn: Connection[Any],
         entity: Entity,
         *,
         limit: int,
         after: str | None = None,
         parent_id: str | None = None,
     ) -> Page:
-        rows = self.schema.entities[entity.name].rows
-        query = select(*self._visible_columns(entity)).where(rows.c[ALIVE])
-        if parent_id is not None and entity.parent_field:
-            query = query.where(rows.c[entity.parent_field] == parent_id)
-        if after is not None:
-            query = query.where(rows.c.id > after)
-        found = [dict(r) for r in conn.execute(query.order_by(rows.c.id).limit(limit + 1)).mappings()]
-        more = len(found) > limit
-        items = found[:limit]
-        return Page(items=items, next_after=items[-1]["id"] if more else None)
+        statements = self.sql[entity.name]
+        query = statements.list_rows(under_parent=parent_id is not None, after=after is not None)
+        records = conn.execute(query, {"parent": parent_id, "after": after, "limit": limit + 1}).fetchall()
+        items = [self.visible(entity, self._found(entity, statements, r)) for r in records[:limit]]
+        return Page(items=items, next_after=items[-1]["id"] if len(records) > limit else None)
 
-    def command_status(self, conn: Connection, command_id: uuid.UUID) -> dict[str, Any] | None:
-        commands = self.schema.commands
-        query = select(
-            commands.c.command_id, commands.c.entity, commands.c.op, commands.c.key, commands.c.status
-        ).where(commands.c.command_id == command_id)
-        row = conn.execute(query).mappings().first()
-        return dict(row) if row else None
+    def command_status(self, conn: Connection[Any], command_id: uuid.UUID) -> dict[str, Any] | None:
+        cursor = conn.execute(self._status, {"command_id": command_id})
+        names = [column.name for column in cursor.description or []]
+        record = cursor.fetchone()
+        return None if record is None else dict(zip(names, record, strict=True))
+
+    def visible(self, entity: Entity, found: FoundRow) -> dict[str, Any]:
+        """The row as reads return it: id, parent reference, fields and computed fields."""
+        head: dict[str, Any] = {"id": found.key}
+        if entity.parent_field:
+            head[entity.parent_field] = found.parent
+        dumped = row_model(entity).model_construct(**head, **found.values).model_dump(mode="json")
+        return head | dumped  # the id and the parent first, then the fields
+
+    def _found(self, entity: Entity, statements: EntitySql, record: tuple[Any, ...]) -> FoundRow:
+        values = dict(zip(statements.column_names, record, strict=True))
+        parent = values.pop(entity.parent_field) if entity.parent_field else None
+        values.pop(ALIVE)
+        return FoundRow(key=values.pop("id"), parent=parent, stamp=values.pop(STAMP), values=values)

@@ -1,10 +1,18 @@
-"""Tables generated from the registry.
+"""Tables generated from the registry, as SQLAlchemy metadata for Alembic and the tools.
 
-Each entity table holds, beside each field's value, the stamp of the command
-that last wrote it (field-level last-writer-wins), the stamps of the newest
-create and delete, and the oldest create (which decides whether a cascade
-reached the row). `alive` is derived, so no reader can get visibility wrong.
-Stamps are text in the "C" collation: fixed-width, compared as bytes.
+Per entity:
+
+- `<entity>`: the rows; `alive` is false once deleted (a tombstone that keeps
+  the id's parent), `stamp` names the last command applied to the row.
+- `<entity>__commands`: every command applied to or rejected by the entity's
+  worker, in the same transaction as its effect: the exactly-once log, each
+  row's history, and the outbox of the asks each command sent.
+- `<entity>__failures`: why a message failed (for dead-letter inspection).
+- `<entity>__markers` (child entities): the newest cascade each parent has
+  seen, so a row created before it but delivered after it is born deleted.
+
+The functions themselves never import SQLAlchemy: they run fixed SQL built
+from the same column kinds (`queuefirst.store.statements`).
 """
 
 from __future__ import annotations
@@ -12,12 +20,10 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 
-from pydantic import TypeAdapter
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Computed,
     Date,
     DateTime,
     Double,
@@ -34,118 +40,93 @@ from sqlalchemy.types import TypeEngine
 
 from queuefirst.model.entity import Entity
 from queuefirst.model.registry import Registry
+from queuefirst.store import columns
+from queuefirst.store.tables import ALIVE, STAMP, TableNames
 
-STAMP = Text(collation="C")
-CREATED = "created_stamp"
-FIRST_CREATED = "first_created_stamp"
-DELETED = "deleted_stamp"
-ALIVE = "alive"
-
-
-def stamp_column(field: str) -> str:
-    return f"{field}__stamp"
-
-
-def purge_table_name(entity: str) -> str:
-    return f"{entity}__purges"
-
-
-def _column_type(annotation: object) -> TypeEngine[typing.Any]:
-    # The field's JSON schema says what it holds, whatever the Python spelling
-    # (EmailStr, Literal, Annotated constraints, Optional).
-    schema = TypeAdapter[typing.Any](annotation).json_schema()  # type: ignore[arg-type]
-    kinds = [s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"]
-    kind = kinds[0] if len(kinds) == 1 else {}
-    if "enum" in kind or "const" in kind:
-        return Text()
-    match kind.get("type"), kind.get("format"):
-        case "string", "date-time":
-            return DateTime(timezone=True)
-        case "string", "date":
-            return Date()
-        case "string", _:
-            return Text()
-        case "integer", _:
-            return BigInteger()
-        case "boolean", _:
-            return Boolean()
-        case "number", _:
-            return Double()
-    return JSONB()
+STAMP_TYPE = Text(collation="C")
+_TYPES: dict[str, TypeEngine[typing.Any]] = {
+    columns.TEXT: Text(),
+    columns.BIGINT: BigInteger(),
+    columns.BOOLEAN: Boolean(),
+    columns.DOUBLE: Double(),
+    columns.DATE: Date(),
+    columns.TIMESTAMPTZ: DateTime(timezone=True),
+    columns.JSONB: JSONB(),
+}
 
 
 @dataclass(frozen=True)
 class EntityTables:
     rows: Table
-    purges: Table | None
+    commands: Table
+    failures: Table
+    markers: Table | None
 
 
 def entity_tables(metadata: MetaData, entity: Entity) -> EntityTables:
-    columns: list[Column[typing.Any]] = [Column("id", Text, primary_key=True)]
+    names = TableNames(entity.name)
+    row_columns: list[Column[typing.Any]] = [Column("id", Text, primary_key=True)]
     if entity.parent_field:
-        columns.append(Column(entity.parent_field, Text, nullable=True))
-    for name, info in entity.fields.model_fields.items():
-        columns.append(Column(name, _column_type(info.annotation), nullable=True))
-        columns.append(Column(stamp_column(name), STAMP, nullable=True))
-    columns += [
-        Column(CREATED, STAMP, nullable=True),
-        Column(FIRST_CREATED, STAMP, nullable=True),
-        Column(DELETED, STAMP, nullable=True),
-        Column(
-            ALIVE,
-            Boolean,
-            Computed(f"{CREATED} IS NOT NULL AND {CREATED} > COALESCE({DELETED}, '')", persisted=True),
-        ),
+        row_columns.append(Column(entity.parent_field, Text, nullable=False))
+    for name, kind in columns.field_kinds(entity.fields).items():
+        row_columns.append(Column(name, _TYPES[kind], nullable=True))
+    row_columns += [
+        Column(ALIVE, Boolean, nullable=False),
+        Column(STAMP, STAMP_TYPE, nullable=False),
     ]
-    rows = Table(entity.name, metadata, *columns)
-    purges = None
+    rows = Table(names.rows, metadata, *row_columns)
     if entity.parent_field:
         Index(f"ix_{entity.name}_{entity.parent_field}", rows.c[entity.parent_field], rows.c.id)
-        purges = Table(
-            purge_table_name(entity.name),
+    commands = Table(
+        names.commands,
+        metadata,
+        Column("command_id", Uuid, primary_key=True),
+        # The order commands took effect in (the clock cannot tell a batch's apart).
+        Column("seq", BigInteger, Identity(), nullable=False, unique=True),
+        Column("key", Text, nullable=False),
+        Column("scope", Text, nullable=False),
+        Column("op", Text, nullable=False),
+        Column("version", BigInteger, nullable=False),
+        Column("status", Text, nullable=False),
+        Column("reason", Text, nullable=True),
+        Column("producer", JSONB, nullable=True),
+        # A children-scoped command's id, for the entries it made per row.
+        Column("cause", Uuid, nullable=True),
+        # The asks this command sent, re-sent as they were when SQS redelivers it.
+        Column("outbox", JSONB, nullable=True),
+        # The database's clock, not the worker's: for operators only, never
+        # read back into a decision.
+        Column("applied_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+        Index(f"ix_{names.commands}_key", "key", "seq"),
+    )
+    failures = Table(
+        names.failures,
+        metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("message_id", Text, nullable=False, index=True),
+        Column("command_id", Text, nullable=True),
+        Column("reason", Text, nullable=False),
+        Column("failed_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+    )
+    markers = None
+    if entity.parent_field:
+        markers = Table(
+            names.markers,
             metadata,
             Column("parent_id", Text, primary_key=True),
-            Column("stamp", STAMP, nullable=False),
-            Column("command_id", Uuid, nullable=False),
-            Column("version", BigInteger, nullable=False),
-            Column("trail", JSONB, nullable=False),
+            Column("stamp", STAMP_TYPE, nullable=False),
+            Column("command", JSONB, nullable=False),
         )
-    return EntityTables(rows=rows, purges=purges)
+    return EntityTables(rows=rows, commands=commands, failures=failures, markers=markers)
 
 
 @dataclass(frozen=True)
 class StoreSchema:
     metadata: MetaData
     entities: dict[str, EntityTables]
-    commands: Table
-    failures: Table
 
 
 def build_schema(entities: Registry | list[Entity]) -> StoreSchema:
     metadata = MetaData()
     listed = list(entities.values()) if isinstance(entities, Registry) else entities
-    tables = {entity.name: entity_tables(metadata, entity) for entity in listed}
-    commands = Table(
-        "commands",
-        metadata,
-        Column("command_id", Uuid, primary_key=True),
-        Column("entity", Text, nullable=False),
-        Column("op", Text, nullable=False),
-        Column("key", Text, nullable=False),
-        Column("version", BigInteger, nullable=False),
-        Column("status", Text, nullable=False),
-        # The database's clock, not the worker's: for operators only, never
-        # read back into a decision.
-        Column("applied_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
-    )
-    failures = Table(
-        "command_failures",
-        metadata,
-        Column("id", BigInteger, Identity(), primary_key=True),
-        Column("message_id", Text, nullable=False, index=True),
-        Column("command_id", Text, nullable=True),
-        Column("entity", Text, nullable=False),
-        Column("reason", Text, nullable=False),
-        Column("failed_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
-    )
-    return StoreSchema(metadata=metadata, entities=tables, commands=commands, failures=failures)
+    return StoreSchema(metadata, {entity.name: entity_tables(metadata, entity) for entity in listed})

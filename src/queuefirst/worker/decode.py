@@ -1,47 +1,75 @@
 """Turning an SQS message body into a command this worker may apply.
 
 Everything here is a pure function of the message and the entity: no clock,
-no ids, no I/O. A message that fails here is reported failed with its reason,
-so SQS redelivers it and finally moves it to the dead-letter queue.
+no ids, no I/O. A message that fails here is malformed: it is reported
+failed with its reason, so SQS redelivers it and finally moves it to the
+dead-letter queue, where an operator sees why.
 """
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from pydantic import ValidationError
 
-from queuefirst.model.command import Command, Op
+from queuefirst.model.command import CREATE, Command, Scope
 from queuefirst.model.entity import Entity
-from queuefirst.model.payloads import PayloadError, validate_create, validate_update
+from queuefirst.model.payloads import ID_PATTERN, PayloadError, validate_payload
+
+ID = re.compile(ID_PATTERN)
 
 
-class CommandRejected(ValueError):
-    """A message this worker will never be able to apply, with the reason why."""
+class Malformed(ValueError):
+    """A message this worker can never apply, with the reason why."""
 
 
 def decode(entity: Entity, body: str) -> Command:
     try:
         command = Command.from_json(body)
     except ValidationError as error:
-        raise CommandRejected(f"malformed command: {PayloadError.from_validation(error)}") from error
+        raise Malformed(f"malformed command: {PayloadError.from_validation(error)}") from error
     if command.entity != entity.name:
-        raise CommandRejected(f"command for {command.entity} reached the {entity.name} worker")
+        raise Malformed(f"command for {command.entity} reached the {entity.name} worker")
     if command.visited(entity.name):
         trail = " -> ".join(step.entity for step in command.trail)
-        raise CommandRejected(f"causation trail revisits {entity.name}: {trail} -> {entity.name}")
+        raise Malformed(f"causation trail revisits {entity.name}: {trail} -> {entity.name}")
+    _check_lane(entity, command)
+    if command.op == CREATE and not ID.match(command.key):
+        raise Malformed(f"invalid id {command.key!r}: ids match {ID_PATTERN}")
     try:
-        payload = _payload(entity, command)
+        payload = validate_payload(entity, command.op, command.payload)
     except PayloadError as error:
-        raise CommandRejected(f"invalid payload: {error.field}: {error.message}") from error
+        raise Malformed(f"invalid payload: {error.field}: {error.message}") from error
+    _refuse_nul(payload)
     return command.model_copy(update={"payload": payload})
 
 
-def _payload(entity: Entity, command: Command) -> dict[str, object]:
-    if command.op is Op.CREATE:
-        return validate_create(entity, command.payload)
-    if command.op is Op.UPDATE:
-        return validate_update(entity, command.payload)
-    if command.payload:
-        raise PayloadError("payload", f"a {command.op.value} carries no payload")
-    if command.op is Op.PURGE and entity.parent is None:
-        raise PayloadError("op", f"{entity.name} has no parent to cascade from")
-    return {}
+def _check_lane(entity: Entity, command: Command) -> None:
+    if command.scope is Scope.CHILDREN:
+        if entity.parent is None:
+            raise Malformed(f"{entity.name} has no parent: nothing is under a {command.key}")
+        return
+    if entity.parent is None:
+        if command.parent is not None:
+            raise Malformed(f"{entity.name} has no parent, but the command names parent {command.parent}")
+        return
+    if command.parent is None:
+        raise Malformed(f"a command for one {entity.name} row must name its parent ({entity.parent_field})")
+    named = command.payload.get(entity.parent_field or "") if command.op == CREATE else command.parent
+    if named != command.parent:
+        raise Malformed(
+            f"the create names {entity.parent_field}={named} but travels under parent {command.parent}"
+        )
+
+
+def _refuse_nul(value: Any) -> None:
+    # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database.
+    if isinstance(value, str) and "\x00" in value:
+        raise Malformed("invalid payload: text may not contain NUL characters")
+    if isinstance(value, dict):
+        for item in value.values():
+            _refuse_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item)

@@ -1,7 +1,8 @@
-"""The worker's Lambda entrypoint: parse the SQS event, apply, report.
+"""The worker's Lambda entrypoint: parse the SQS event, apply the batch, report.
 
-Powertools' batch processor turns the per-record outcomes of the batch into
-the partial batch response, so SQS deletes only the records that succeeded.
+The partial batch response lists exactly the messages that failed (for a FIFO
+queue, also the later messages of a failed message's lane), so SQS deletes
+what is settled and hands the rest back in order.
 """
 
 from __future__ import annotations
@@ -10,27 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
+from queuefirst.model.command import APPLIED, DUPLICATE, REJECTED
 from queuefirst.model.entity import Entity
 from queuefirst.runtime.telemetry import message_age_ms, timed
-from queuefirst.store.schema import StoreSchema
-from queuefirst.store.writer import Outcome
-from queuefirst.worker.batch import BatchApplier, Message, Report
-
-
-class RecordFailed(Exception):
-    """Raised for Powertools so it reports the record as a batch item failure."""
+from queuefirst.store.database import Database
+from queuefirst.store.entity_store import EntityStore
+from queuefirst.worker.batch import BatchApplier, Done, Failed, Message, Report
 
 
 @dataclass
@@ -38,91 +28,83 @@ class WorkerRoot:
     """Everything a warm worker reuses between invocations."""
 
     entity: Entity
-    engine: Engine
-    schema: StoreSchema
+    database: Database
     applier: BatchApplier
     logger: Logger
     metrics: Metrics
 
 
-_COUNTERS = {
-    Outcome.APPLIED: "CommandsApplied",
-    Outcome.SUPERSEDED: "CommandsSuperseded",
-    Outcome.DUPLICATE: "CommandsDuplicate",
-}
+_COUNTERS = {APPLIED: "CommandsApplied", REJECTED: "CommandsRejected", DUPLICATE: "CommandsDuplicate"}
+FAILED_METRIC = "CommandsFailed"
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def make_handler(root: WorkerRoot) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-
+def make_handler(root: WorkerRoot) -> Handler:
     @root.metrics.log_metrics
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        records = [SQSRecord(r) for r in event.get("Records", [])]
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        records = event.get("Records", [])
         if not records:
             return {"batchItemFailures": []}
+        messages = [
+            Message(r["messageId"], r["body"], (r.get("attributes") or {}).get("MessageGroupId"))
+            for r in records
+        ]
         with timed(root.metrics, "ApplyLatency"):
-            report = root.applier.apply([Message(r.message_id, r.body) for r in records])
+            report = root.applier.apply(messages)
         _observe(root, records, report)
-
-        def record_handler(record: SQSRecord) -> None:
-            reason = report.failures.get(record.message_id)
-            if reason is not None:
-                raise RecordFailed(reason)
-
-        response = process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
-        return dict(response)
+        return {"batchItemFailures": [{"itemIdentifier": m} for m in report.failures]}
 
     return handler
 
 
-def _observe(root: WorkerRoot, records: list[SQSRecord], report: Report) -> None:
+def _observe(root: WorkerRoot, records: list[dict[str, Any]], report: Report) -> None:
+    counts = dict.fromkeys([*_COUNTERS.values(), FAILED_METRIC], 0)
     for record in records:
-        command = report.commands.get(record.message_id)
+        attributes = record.get("attributes") or {}
+        outcome = report.outcomes[record["messageId"]]
         keys: dict[str, Any] = {
-            "message_id": record.message_id,
-            "receive_count": record.attributes.approximate_receive_count,
+            "message_id": record["messageId"],
+            "receive_count": attributes.get("ApproximateReceiveCount"),
         }
-        if command is not None:
-            keys |= {"command_id": str(command.command_id), "op": command.op.value, "key": command.key}
+        if outcome.command is not None:
+            command = outcome.command
+            keys |= {"command_id": str(command.command_id), "op": command.op, "key": command.key}
             root.logger.set_correlation_id(str(command.command_id))
-        reason = report.failures.get(record.message_id)
-        if reason is not None:
-            root.logger.warning("command failed", extra={**keys, "reason": reason})
+        if isinstance(outcome, Failed):
+            counts[FAILED_METRIC] += 1
+            root.logger.warning("command failed", extra={**keys, "reason": outcome.reason})
         else:
-            root.logger.info(
-                "command done", extra={**keys, "outcome": report.outcomes[record.message_id].value}
+            counts[_COUNTERS[outcome.status]] += 1
+            extra = {**keys, "outcome": outcome.status} | (
+                {"reason": outcome.reason} if outcome.reason else {}
             )
-        age = message_age_ms(record.attributes.sent_timestamp)
+            root.logger.info("command done", extra=extra)
+        age = message_age_ms(attributes.get("SentTimestamp"))
         if age is not None:
             root.metrics.add_metric(name="MessageAge", unit=MetricUnit.Milliseconds, value=age)
     root.logger.set_correlation_id(None)
-    for outcome, name in _COUNTERS.items():
-        count = sum(1 for o in report.outcomes.values() if o is outcome)
+    for name, count in counts.items():
         if count:
             root.metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
     if report.failures:
-        root.metrics.add_metric(name="CommandsRejected", unit=MetricUnit.Count, value=len(report.failures))
         _record_failures(root, report)
 
 
 def _record_failures(root: WorkerRoot, report: Report) -> None:
-    # Kept so `queuefirst dlq show` can say why each dead letter failed. Best
-    # effort: when the database is what failed, the log line is the record.
+    # Kept so `queuefirst dlq show` and the console can say why each dead letter
+    # failed. Best effort: when the database is what failed, the log line is the record.
     rows = [
-        {
-            "message_id": message_id,
-            "entity": root.entity.name,
-            "reason": reason[:2000],
-            "command_id": str(report.commands[message_id].command_id)
-            if message_id in report.commands
-            else None,
-        }
-        for message_id, reason in report.failures.items()
+        (message_id, str(outcome.command.command_id) if outcome.command else None, outcome.reason[:2000])
+        for message_id, outcome in report.outcomes.items()
+        if isinstance(outcome, Failed)
     ]
     try:
-        with root.engine.begin() as conn:
-            conn.execute(root.schema.failures.insert(), rows)
-    except SQLAlchemyError as error:
-        root.logger.warning("failure reasons not recorded", extra={"error": type(error).__name__})
+        with root.database.transaction() as conn:
+            EntityStore(root.entity).record_failures(conn, rows)
+    except psycopg.Error as error:
+        root.logger.warning(
+            "failure reasons not recorded", extra={"error": f"{type(error).__name__}: {error}".strip()}
+        )
+
+
+__all__ = ["Done", "Failed", "WorkerRoot", "make_handler"]

@@ -7,9 +7,7 @@ from queuefirst.model.names import worker_function_name
 from queuefirst.runtime.sender import CommandSender, sqs_client
 from queuefirst.runtime.settings import WorkerSettings
 from queuefirst.runtime.telemetry import make_logger, make_metrics
-from queuefirst.store.engine import make_engine
-from queuefirst.store.schema import build_schema
-from queuefirst.store.writer import EntityWriter
+from queuefirst.store.database import Database
 from queuefirst.worker.batch import BatchApplier
 from queuefirst.worker.handler import WorkerRoot
 
@@ -18,26 +16,17 @@ def build_worker(app: str, entity: Entity, settings: WorkerSettings) -> WorkerRo
     if entity.name != settings.entity:
         raise ValueError(f"QUEUEFIRST_ENTITY={settings.entity} but the loaded entity is {entity.name}")
     service = worker_function_name(app, entity.name)
-    engine = make_engine(
-        settings.database_url,
-        pool_size=settings.db_pool_size,
-        iam_auth=settings.db_iam_auth,
-        region=settings.aws_region,
-    )
-    # Only this entity's tables (and the shared command log) are known here.
-    schema = build_schema([entity])
+    database = Database(settings.database_url, iam_auth=settings.db_iam_auth, region=settings.aws_region)
     sender = CommandSender(
         sqs_client(settings.sqs_endpoint_url, settings.aws_region),
         app,
-        allowed=entity.children,
+        allowed=entity.sends_to,
         queue_url_prefix=settings.queue_url_prefix,
     )
-    applier = BatchApplier(entity, engine, EntityWriter(entity, schema), sender)
     return WorkerRoot(
         entity=entity,
-        engine=engine,
-        schema=schema,
-        applier=applier,
+        database=database,
+        applier=BatchApplier(entity, database, sender),
         logger=make_logger(service),
         metrics=make_metrics(service, service),
     )

@@ -1,10 +1,14 @@
-"""Customers: end users of the phone app; the admin console suspends them."""
+"""Customers: end users of the phone app; operators suspend and reinstate them.
+
+Suspending a customer cancels their pending orders: the customers worker asks
+the orders under the customer to cancel, through the orders queue.
+"""
 
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
-from queuefirst import Entity, Scaling
+from queuefirst import Decision, Empty, Entity, Meta, Row, Scaling, accept, reject
 
 
 class CustomerFields(BaseModel):
@@ -12,13 +16,37 @@ class CustomerFields(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     phone: Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$")] | None = None
     status: Literal["active", "suspended"] = "active"
+    suspension_reason: Annotated[str, Field(max_length=500)] | None = None
 
 
-ENTITY = Entity(
+customers = Entity(
     name="customers",
     fields=CustomerFields,
     children=("orders",),
+    managed=("status", "suspension_reason"),
     scaling=Scaling(
         batch_size=10, maximum_concurrency=2, memory_mb=512, timeout_seconds=30, local_concurrency=1
     ),
 )
+
+
+class Suspension(BaseModel):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+@customers.action
+def suspend(row: Row[CustomerFields], given: Suspension, meta: Meta) -> Decision:
+    """Suspend the customer; their pending orders are cancelled."""
+    if row.fields.status == "suspended":
+        return reject("the customer is already suspended")
+    return accept(status="suspended", suspension_reason=given.reason).ask_children(
+        "orders", "cancel", where={"status": "pending"}, reason=f"customer suspended: {given.reason}"
+    )
+
+
+@customers.action
+def reinstate(row: Row[CustomerFields], given: Empty, meta: Meta) -> Decision:
+    """Reinstate a suspended customer (cancelled orders stay cancelled)."""
+    if row.fields.status != "suspended":
+        return reject("only a suspended customer can be reinstated")
+    return accept(status="active", suspension_reason=None)

@@ -1,10 +1,14 @@
-"""Products: the catalogue, managed from the admin console."""
+"""Products: the catalogue, with a stock level that order items reserve and release.
+
+Stock may go below zero: an item is never refused for want of stock (no
+answer can travel back to it), and the product then reads as oversold.
+"""
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
-from queuefirst import Entity, Scaling
+from queuefirst import Decision, Entity, Meta, Row, Scaling, accept
 
 
 class ProductFields(BaseModel):
@@ -13,12 +17,42 @@ class ProductFields(BaseModel):
     price_minor: Annotated[int, Field(ge=0, le=10**12, description="price in minor units")]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     active: bool = True
+    stock: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def oversold(self) -> bool:
+        """More is reserved than was in stock."""
+        return self.stock < 0
 
 
-ENTITY = Entity(
+products = Entity(
     name="products",
     fields=ProductFields,
+    managed=("stock",),
     scaling=Scaling(
         batch_size=10, maximum_concurrency=2, memory_mb=256, timeout_seconds=15, local_concurrency=1
     ),
 )
+
+
+class Quantity(BaseModel):
+    quantity: Annotated[int, Field(gt=0, le=1_000_000)]
+
+
+@products.action
+def restock(row: Row[ProductFields], given: Quantity, meta: Meta) -> Decision:
+    """Add stock."""
+    return accept(stock=row.fields.stock + given.quantity)
+
+
+@products.internal_action
+def reserve(row: Row[ProductFields], given: Quantity, meta: Meta) -> Decision:
+    """Take stock for an order item (asked by order_items; may go below zero)."""
+    return accept(stock=row.fields.stock - given.quantity)
+
+
+@products.internal_action
+def release(row: Row[ProductFields], given: Quantity, meta: Meta) -> Decision:
+    """Give back stock an order item held."""
+    return accept(stock=row.fields.stock + given.quantity)

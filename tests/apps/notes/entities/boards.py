@@ -1,19 +1,29 @@
-"""Boards: the root; deleting one deletes its cards."""
+"""Boards: the root; closing one completes its open cards, deleting one deletes its cards."""
 
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from queuefirst import Entity, Scaling
+from queuefirst import Decision, Empty, Entity, Meta, Row, Scaling, accept, reject
 
 
 class BoardFields(BaseModel):
     title: Annotated[str, Field(min_length=1, max_length=100)]
+    closed: bool = False
 
 
 boards = Entity(
     name="boards",
     fields=BoardFields,
     children=("cards",),
+    managed=("closed",),
     scaling=Scaling(batch_size=10, maximum_concurrency=2, memory_mb=256, timeout_seconds=15),
 )
+
+
+@boards.action
+def close(row: Row[BoardFields], given: Empty, meta: Meta) -> Decision:
+    """Close the board; its open cards are completed."""
+    if row.fields.closed:
+        return reject("the board is already closed")
+    return accept(closed=True).ask_children("cards", "complete", where={"done": False})

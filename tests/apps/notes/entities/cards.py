@@ -1,10 +1,10 @@
-"""Cards: belong to a board."""
+"""Cards: belong to a board; completed once."""
 
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from queuefirst import Entity, Scaling
+from queuefirst import Decision, Empty, Entity, Meta, Row, Scaling, accept, reject
 
 
 class CardFields(BaseModel):
@@ -17,5 +17,14 @@ cards = Entity(
     fields=CardFields,
     parent="boards",
     parent_field="board_id",
+    managed=("done",),
     scaling=Scaling(batch_size=10, maximum_concurrency=2, memory_mb=256, timeout_seconds=15),
 )
+
+
+@cards.action
+def complete(row: Row[CardFields], given: Empty, meta: Meta) -> Decision:
+    """Mark the card done."""
+    if row.fields.done:
+        return reject("the card is already done")
+    return accept(done=True)

@@ -22,83 +22,100 @@ def upgrade() -> None:
         "boards",
         sa.Column("id", sa.Text(), nullable=False),
         sa.Column("title", sa.Text(), nullable=True),
-        sa.Column("title__stamp", sa.Text(collation="C"), nullable=True),
-        sa.Column("created_stamp", sa.Text(collation="C"), nullable=True),
-        sa.Column("first_created_stamp", sa.Text(collation="C"), nullable=True),
-        sa.Column("deleted_stamp", sa.Text(collation="C"), nullable=True),
-        sa.Column(
-            "alive",
-            sa.Boolean(),
-            sa.Computed(
-                "created_stamp IS NOT NULL AND created_stamp > COALESCE(deleted_stamp, '')", persisted=True
-            ),
-            nullable=True,
-        ),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_table(
-        "cards",
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("board_id", sa.Text(), nullable=True),
-        sa.Column("text", sa.Text(), nullable=True),
-        sa.Column("text__stamp", sa.Text(collation="C"), nullable=True),
-        sa.Column("done", sa.Boolean(), nullable=True),
-        sa.Column("done__stamp", sa.Text(collation="C"), nullable=True),
-        sa.Column("created_stamp", sa.Text(collation="C"), nullable=True),
-        sa.Column("first_created_stamp", sa.Text(collation="C"), nullable=True),
-        sa.Column("deleted_stamp", sa.Text(collation="C"), nullable=True),
-        sa.Column(
-            "alive",
-            sa.Boolean(),
-            sa.Computed(
-                "created_stamp IS NOT NULL AND created_stamp > COALESCE(deleted_stamp, '')", persisted=True
-            ),
-            nullable=True,
-        ),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_index("ix_cards_board_id", "cards", ["board_id", "id"], unique=False)
-    op.create_table(
-        "cards__purges",
-        sa.Column("parent_id", sa.Text(), nullable=False),
+        sa.Column("closed", sa.Boolean(), nullable=True),
+        sa.Column("alive", sa.Boolean(), nullable=False),
         sa.Column("stamp", sa.Text(collation="C"), nullable=False),
-        sa.Column("command_id", sa.Uuid(), nullable=False),
-        sa.Column("version", sa.BigInteger(), nullable=False),
-        sa.Column("trail", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.PrimaryKeyConstraint("parent_id"),
+        sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
-        "command_failures",
+        "boards__commands",
+        sa.Column("command_id", sa.Uuid(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("scope", sa.Text(), nullable=False),
+        sa.Column("op", sa.Text(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("producer", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("cause", sa.Uuid(), nullable=True),
+        sa.Column("outbox", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("applied_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("command_id"),
+        sa.UniqueConstraint("seq"),
+    )
+    op.create_index("ix_boards__commands_key", "boards__commands", ["key", "seq"], unique=False)
+    op.create_table(
+        "boards__failures",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("message_id", sa.Text(), nullable=False),
         sa.Column("command_id", sa.Text(), nullable=True),
-        sa.Column("entity", sa.Text(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("failed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(op.f("ix_command_failures_message_id"), "command_failures", ["message_id"], unique=False)
+    op.create_index(op.f("ix_boards__failures_message_id"), "boards__failures", ["message_id"], unique=False)
     op.create_table(
-        "commands",
+        "cards",
+        sa.Column("id", sa.Text(), nullable=False),
+        sa.Column("board_id", sa.Text(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=True),
+        sa.Column("done", sa.Boolean(), nullable=True),
+        sa.Column("alive", sa.Boolean(), nullable=False),
+        sa.Column("stamp", sa.Text(collation="C"), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_cards_board_id", "cards", ["board_id", "id"], unique=False)
+    op.create_table(
+        "cards__commands",
         sa.Column("command_id", sa.Uuid(), nullable=False),
-        sa.Column("entity", sa.Text(), nullable=False),
-        sa.Column("op", sa.Text(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("scope", sa.Text(), nullable=False),
+        sa.Column("op", sa.Text(), nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("producer", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("cause", sa.Uuid(), nullable=True),
+        sa.Column("outbox", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("applied_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("command_id"),
+        sa.UniqueConstraint("seq"),
+    )
+    op.create_index("ix_cards__commands_key", "cards__commands", ["key", "seq"], unique=False)
+    op.create_table(
+        "cards__failures",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("message_id", sa.Text(), nullable=False),
+        sa.Column("command_id", sa.Text(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("failed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(op.f("ix_cards__failures_message_id"), "cards__failures", ["message_id"], unique=False)
+    op.create_table(
+        "cards__markers",
+        sa.Column("parent_id", sa.Text(), nullable=False),
+        sa.Column("stamp", sa.Text(collation="C"), nullable=False),
+        sa.Column("command", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.PrimaryKeyConstraint("parent_id"),
     )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    op.drop_table("commands")
-    op.drop_index(op.f("ix_command_failures_message_id"), table_name="command_failures")
-    op.drop_table("command_failures")
-    op.drop_table("cards__purges")
+    op.drop_table("cards__markers")
+    op.drop_index(op.f("ix_cards__failures_message_id"), table_name="cards__failures")
+    op.drop_table("cards__failures")
+    op.drop_index("ix_cards__commands_key", table_name="cards__commands")
+    op.drop_table("cards__commands")
     op.drop_index("ix_cards_board_id", table_name="cards")
     op.drop_table("cards")
+    op.drop_index(op.f("ix_boards__failures_message_id"), table_name="boards__failures")
+    op.drop_table("boards__failures")
+    op.drop_index("ix_boards__commands_key", table_name="boards__commands")
+    op.drop_table("boards__commands")
     op.drop_table("boards")
     # ### end Alembic commands ###

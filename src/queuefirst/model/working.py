@@ -1,0 +1,70 @@
+"""The rows a batch works on, in memory: loaded (and locked) at its start, written at its end.
+
+Each command is applied to this working set on its own: what it changes is
+noted first, so a command whose decide function misbehaves is undone
+exactly, and the commands before it in its lane keep their effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from queuefirst.model.command import Command
+
+_ABSENT = object()
+
+
+@dataclass
+class StoredRow:
+    key: str
+    parent: str | None
+    alive: bool
+    values: dict[str, Any]
+    stamp: str
+    stored: bool  # in the table when the batch began (else it is inserted)
+
+
+@dataclass
+class Working:
+    rows: dict[str, StoredRow] = field(default_factory=dict)
+    # The newest cascade each parent has seen (child entities only).
+    markers: dict[str, Command] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set)
+    changed_markers: set[str] = field(default_factory=set)
+    _undo: list[tuple[str, str, object, bool]] = field(default_factory=list)
+
+    def under(self, parent: str) -> list[StoredRow]:
+        return sorted((r for r in self.rows.values() if r.parent == parent), key=lambda r: r.key)
+
+    def put(self, row: StoredRow) -> None:
+        previous = self.rows.get(row.key)
+        self._undo.append(
+            ("row", row.key, previous if previous is not None else _ABSENT, row.key in self.changed)
+        )
+        self.rows[row.key] = replace(row, values=dict(row.values))
+        self.changed.add(row.key)
+
+    def mark(self, parent: str, command: Command) -> None:
+        current = self.markers.get(parent)
+        if current is None or command.stamp > current.stamp:
+            previous = current if current is not None else _ABSENT
+            self._undo.append(("marker", parent, previous, parent in self.changed_markers))
+            self.markers[parent] = command
+            self.changed_markers.add(parent)
+
+    def begin(self) -> None:
+        self._undo.clear()
+
+    def undo(self) -> None:
+        """Take back everything since `begin`, newest first."""
+        for kind, key, previous, was_changed in reversed(self._undo):
+            store: dict[str, Any] = self.rows if kind == "row" else self.markers
+            changed = self.changed if kind == "row" else self.changed_markers
+            if previous is _ABSENT:
+                store.pop(key, None)
+            else:
+                store[key] = previous
+            if not was_changed:
+                changed.discard(key)
+        self._undo.clear()

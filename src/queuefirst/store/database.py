@@ -1,0 +1,107 @@
+"""One PostgreSQL connection per function instance, through psycopg 3.
+
+A Lambda execution environment runs one invocation at a time, so one
+connection serves it: opened on first use (not at import, so a cold start
+pays for it only when it needs it), checked after it sat idle, and reopened
+when it breaks. On AWS the password is an RDS IAM token made at connect time.
+Not for sharing between threads: give each thread its own `Database`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+
+IDLE_CHECK_SECONDS = 30.0
+
+
+def conninfo(url: str) -> dict[str, Any]:
+    """Connection parameters from any `postgresql://` spelling (SQLAlchemy's included)."""
+    parts = urlsplit(url)
+    if parts.scheme.split("+")[0] not in ("postgresql", "postgres"):
+        raise ValueError(f"not a PostgreSQL URL: {parts.scheme}://…")
+    params: dict[str, Any] = {
+        "host": parts.hostname or "localhost",
+        "port": parts.port or 5432,
+        "dbname": unquote(parts.path.lstrip("/")) or "postgres",
+    }
+    if parts.username:
+        params["user"] = unquote(parts.username)
+    if parts.password:
+        params["password"] = unquote(parts.password)
+    for item in filter(None, parts.query.split("&")):
+        name, _, value = item.partition("=")
+        params[name] = unquote(value)
+    return params
+
+
+class Database:
+    def __init__(
+        self, url: str, *, iam_auth: bool = False, region: str = "", connect_timeout: int = 5
+    ) -> None:
+        self.params = conninfo(url) | {"connect_timeout": connect_timeout}
+        self.iam_auth = iam_auth
+        self.region = region
+        self._connection: psycopg.Connection[Any] | None = None
+        self._last_used = 0.0
+
+    def _fresh(self) -> bool:
+        return time.monotonic() - self._last_used < IDLE_CHECK_SECONDS
+
+    def _open(self) -> psycopg.Connection[Any]:
+        params = dict(self.params)
+        if self.iam_auth:
+            params["password"] = _iam_token(params, self.region)
+        # No server-side prepared statements: RDS Proxy would pin the connection.
+        return psycopg.connect(**params, prepare_threshold=None, autocommit=True)
+
+    def connection(self) -> psycopg.Connection[Any]:
+        conn = self._connection
+        usable = conn is not None and not conn.closed and not conn.broken
+        if usable and conn is not None and (self._fresh() or _answers(conn)):
+            return conn
+        self.close()
+        self._connection = self._open()
+        return self._connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        """A transaction on the instance's connection; a broken connection is dropped."""
+        conn = self.connection()
+        try:
+            with conn.transaction():
+                yield conn
+        except psycopg.OperationalError:
+            if conn.broken or conn.closed:
+                self.close()
+            raise
+        finally:
+            self._last_used = time.monotonic()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _answers(conn: psycopg.Connection[Any]) -> bool:
+    try:
+        conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def _iam_token(params: dict[str, Any], region: str) -> str:
+    import boto3  # only on AWS, where the login is an IAM token
+
+    rds = boto3.client("rds", region_name=region or None)
+    token: str = rds.generate_db_auth_token(
+        DBHostname=params["host"], Port=int(params["port"]), DBUsername=params["user"]
+    )
+    return token

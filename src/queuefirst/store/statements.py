@@ -1,0 +1,179 @@
+"""Each entity's SQL, built once per process from its declaration.
+
+Every statement takes whole batches as arrays (`unnest`), so a batch of any
+mix of commands costs the same few statements, and the text never changes
+between batches: PostgreSQL plans it quickly and nothing is compiled per
+call. Identifiers are composed with psycopg's `sql` module, never by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from psycopg import sql
+
+from queuefirst.model.entity import Entity
+from queuefirst.store import columns
+from queuefirst.store.tables import ALIVE, STAMP, TableNames
+
+LOG_COLUMNS = (
+    ("command_id", "uuid"),
+    ("key", columns.TEXT),
+    ("scope", columns.TEXT),
+    ("op", columns.TEXT),
+    ("version", columns.BIGINT),
+    ("status", columns.TEXT),
+    ("reason", columns.TEXT),
+    ("producer", columns.JSONB),
+    ("cause", "uuid"),
+    ("outbox", columns.JSONB),
+)
+
+
+def _names(names: list[str]) -> sql.Composed:
+    return sql.SQL(", ").join(map(sql.Identifier, names))
+
+
+def _unnest(kinds: list[str]) -> sql.Composed:
+    return sql.SQL("unnest({})").format(
+        sql.SQL(", ").join(sql.SQL("%s::{}[]").format(sql.SQL(kind)) for kind in kinds)
+    )
+
+
+@dataclass(frozen=True)
+class EntitySql:
+    entity: Entity
+
+    @cached_property
+    def tables(self) -> TableNames:
+        return TableNames(self.entity.name)
+
+    @cached_property
+    def row_columns(self) -> list[tuple[str, str]]:
+        """(name, kind) of every column of the rows table, in order."""
+        out = [("id", columns.TEXT)]
+        if self.entity.parent_field:
+            out.append((self.entity.parent_field, columns.TEXT))
+        out += list(columns.field_kinds(self.entity.fields).items())
+        return [*out, (ALIVE, columns.BOOLEAN), (STAMP, columns.TEXT)]
+
+    @cached_property
+    def column_names(self) -> list[str]:
+        return [name for name, _ in self.row_columns]
+
+    # -- the worker's -----------------------------------------------------------------
+
+    @cached_property
+    def load_rows(self) -> str:
+        """Rows by key, and every row under the given parents, locked in key order."""
+        rows = sql.Identifier(self.tables.rows)
+        where: sql.Composable = sql.SQL("id = ANY(%s::text[])")
+        if self.entity.parent_field:
+            where = sql.SQL("{} OR {} = ANY(%s::text[])").format(
+                where, sql.Identifier(self.entity.parent_field)
+            )
+        query = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY id FOR UPDATE")
+        return query.format(_names(self.column_names), rows, where).as_string()
+
+    @cached_property
+    def insert_rows(self) -> str:
+        """New rows; a key another transaction took meanwhile comes back missing."""
+        query = sql.SQL("INSERT INTO {} ({}) SELECT * FROM {} ON CONFLICT (id) DO NOTHING RETURNING id")
+        kinds = [kind for _, kind in self.row_columns]
+        return query.format(
+            sql.Identifier(self.tables.rows), _names(self.column_names), _unnest(kinds)
+        ).as_string()
+
+    @cached_property
+    def update_rows(self) -> str:
+        """Existing rows (locked by `load_rows`): every column but the id and the parent."""
+        parent = self.entity.parent_field
+        changing = [(n, k) for n, k in self.row_columns if n not in ("id", parent)]
+        names = [n for n, _ in changing]
+        query = sql.SQL(
+            "UPDATE {t} SET ({cols}) = ({values}) FROM {source} AS u (id, {cols}) WHERE {t}.id = u.id"
+        )
+        return query.format(
+            t=sql.Identifier(self.tables.rows),
+            cols=_names(names),
+            values=sql.SQL(", ").join(sql.Identifier("u", n) for n in names),
+            source=_unnest([columns.TEXT, *(k for _, k in changing)]),
+        ).as_string()
+
+    @cached_property
+    def load_log(self) -> str:
+        query = sql.SQL("SELECT command_id, outbox FROM {} WHERE command_id = ANY(%s::uuid[])")
+        return query.format(sql.Identifier(self.tables.commands)).as_string()
+
+    @cached_property
+    def insert_log(self) -> str:
+        # No ON CONFLICT: a command applied twice at once must fail its second
+        # transaction, which SQS then redelivers as the duplicate it is.
+        query = sql.SQL("INSERT INTO {} ({}) SELECT * FROM {}")
+        names = [n for n, _ in LOG_COLUMNS]
+        return query.format(
+            sql.Identifier(self.tables.commands), _names(names), _unnest([k for _, k in LOG_COLUMNS])
+        ).as_string()
+
+    @cached_property
+    def load_markers(self) -> str:
+        query = sql.SQL("SELECT command FROM {} WHERE parent_id = ANY(%s::text[])")
+        return query.format(sql.Identifier(self.tables.markers)).as_string()
+
+    @cached_property
+    def save_markers(self) -> str:
+        query = sql.SQL(
+            "INSERT INTO {t} (parent_id, stamp, command) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::jsonb[]) "
+            "ON CONFLICT (parent_id) DO UPDATE SET stamp = excluded.stamp, command = excluded.command "
+            "WHERE excluded.stamp > {t}.stamp"
+        )
+        return query.format(t=sql.Identifier(self.tables.markers)).as_string()
+
+    @cached_property
+    def insert_failures(self) -> str:
+        query = sql.SQL(
+            "INSERT INTO {} (message_id, command_id, reason) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[])"
+        )
+        return query.format(sql.Identifier(self.tables.failures)).as_string()
+
+    # -- the api's ----------------------------------------------------------------------
+
+    @cached_property
+    def get_row(self) -> str:
+        """One live row (None when absent or deleted)."""
+        query = sql.SQL("SELECT {} FROM {} WHERE id = %s AND {}")
+        return query.format(
+            _names(self.column_names), sql.Identifier(self.tables.rows), sql.Identifier(ALIVE)
+        ).as_string()
+
+    def list_rows(self, *, under_parent: bool, after: bool) -> str:
+        """Live rows in key order, optionally under one parent and after a key."""
+        conditions: list[sql.Composable] = [sql.Identifier(ALIVE)]
+        if under_parent and self.entity.parent_field:
+            conditions.append(sql.SQL("{} = %(parent)s").format(sql.Identifier(self.entity.parent_field)))
+        if after:
+            conditions.append(sql.SQL("id > %(after)s"))
+        query = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY id LIMIT %(limit)s")
+        return query.format(
+            _names(self.column_names), sql.Identifier(self.tables.rows), sql.SQL(" AND ").join(conditions)
+        ).as_string()
+
+    @cached_property
+    def command_status(self) -> str:
+        query = sql.SQL(
+            "SELECT {entity}::text AS entity, command_id, key, scope, op, version, status, reason, producer "
+            "FROM {t} WHERE command_id = %(command_id)s"
+        )
+        return query.format(
+            entity=sql.Literal(self.entity.name), t=sql.Identifier(self.tables.commands)
+        ).as_string()
+
+    @cached_property
+    def latest_stamp(self) -> str:
+        """The stamp of the last command applied to a row, deleted or not."""
+        return (
+            sql.SQL("SELECT stamp FROM {} WHERE id = %s").format(sql.Identifier(self.tables.rows)).as_string()
+        )

@@ -1,0 +1,186 @@
+"""The kit's semantics, on rows in memory: what each command does to a lane (no I/O)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from notes import application as notes
+from queuefirst.model.actions import Decision, Empty, Meta, Row, accept
+from queuefirst.model.command import APPLIED, REJECTED, Command, Scope
+from queuefirst.model.decider import DecideError, Decider
+from queuefirst.model.entity import Entity
+from queuefirst.model.working import StoredRow, Working
+
+REGISTRY = notes.registry()
+BOARDS, CARDS = REGISTRY["boards"], REGISTRY["cards"]
+_versions = iter(range(1, 10_000))
+
+
+def cmd(entity: Entity, op: str, key: str, payload: dict[str, Any] | None = None, **extra: Any) -> Command:
+    parent = extra.pop("parent", None)
+    if entity.parent_field and op == "create" and parent is None:
+        parent = (payload or {})[entity.parent_field]
+    return Command(
+        command_id=uuid.uuid4(),
+        entity=entity.name,
+        op=op,
+        key=key,
+        parent=parent,
+        version=extra.pop("version", next(_versions)),
+        payload=payload or {},
+        **extra,
+    )
+
+
+def apply(entity: Entity, working: Working, *commands: Command) -> list[Any]:
+    decider = Decider(entity)
+    return [decider.apply(working, c) for c in commands]
+
+
+def test_create_then_update_then_delete_a_root_row() -> None:
+    # GIVEN an empty lane
+    working = Working()
+    # WHEN a board is created, renamed and deleted
+    created, updated, deleted = apply(
+        BOARDS,
+        working,
+        cmd(BOARDS, "create", "b1", {"title": "Todo"}),
+        cmd(BOARDS, "update", "b1", {"title": "Done"}),
+        cmd(BOARDS, "delete", "b1"),
+    )
+    # THEN each applies, the row is a tombstone with the last title, and the delete cascades
+    assert [created.status, updated.status, deleted.status] == [APPLIED] * 3
+    row = working.rows["b1"]
+    assert (row.alive, row.values["title"], row.values["closed"]) == (False, "Done", False)
+    (purge,) = deleted.asks
+    assert (purge.entity, purge.op, purge.scope, purge.key) == ("cards", "delete", Scope.CHILDREN, "b1")
+    assert purge.trail[-1].entity == "boards"
+
+
+def test_a_second_create_of_a_live_row_is_rejected_with_its_reason() -> None:
+    working = Working()
+    first, second = apply(
+        BOARDS,
+        working,
+        cmd(BOARDS, "create", "b1", {"title": "A"}),
+        cmd(BOARDS, "create", "b1", {"title": "B"}),
+    )
+    assert (first.status, second.status) == (APPLIED, REJECTED)
+    assert second.reason == "boards b1 already exists"
+    assert working.rows["b1"].values["title"] == "A"
+
+
+def test_updates_deletes_and_actions_on_a_missing_row_are_rejected() -> None:
+    working = Working()
+    results = apply(
+        BOARDS,
+        working,
+        cmd(BOARDS, "update", "nope", {"title": "x"}),
+        cmd(BOARDS, "delete", "nope"),
+        cmd(BOARDS, "close", "nope"),
+    )
+    assert [r.status for r in results] == [REJECTED] * 3
+    assert all(r.reason == "no boards with id nope" for r in results)
+    assert working.changed == set()
+
+
+def test_an_action_decides_on_the_current_row_and_rejects_a_repeat() -> None:
+    working = Working()
+    _, first, again = apply(
+        BOARDS,
+        working,
+        cmd(BOARDS, "create", "b1", {"title": "T"}),
+        cmd(BOARDS, "close", "b1"),
+        cmd(BOARDS, "close", "b1"),
+    )
+    assert first.status == APPLIED and working.rows["b1"].values["closed"] is True
+    (ask,) = first.asks
+    assert (ask.entity, ask.op, ask.scope, ask.where) == (
+        "cards",
+        "complete",
+        Scope.CHILDREN,
+        {"done": False},
+    )
+    assert (again.status, again.reason) == (REJECTED, "the board is already closed")
+
+
+def test_a_children_scoped_command_reaches_the_matching_rows_under_its_parent_in_key_order() -> None:
+    working = Working()
+    apply(
+        CARDS,
+        working,
+        cmd(CARDS, "create", "c2", {"text": "two", "board_id": "b1"}),
+        cmd(CARDS, "create", "c1", {"text": "one", "board_id": "b1"}),
+        cmd(CARDS, "create", "c9", {"text": "other board", "board_id": "b2"}),
+    )
+    apply(CARDS, working, cmd(CARDS, "complete", "c2", parent="b1"))
+    scoped = cmd(CARDS, "complete", "b1", scope=Scope.CHILDREN, where={"done": False})
+    (result,) = apply(CARDS, working, scoped)
+    assert [(e.command.key, e.status) for e in result.entries] == [("b1", APPLIED), ("c1", APPLIED)]
+    assert result.entries[1].cause == scoped.command_id
+    assert working.rows["c1"].values["done"] and not working.rows["c9"].values["done"]
+
+
+def test_a_card_created_before_its_boards_cascade_but_delivered_after_is_born_deleted() -> None:
+    working = Working()
+    purge = cmd(CARDS, "delete", "b1", scope=Scope.CHILDREN, version=20)
+    apply(CARDS, working, purge)
+    assert working.markers["b1"] == purge
+    late = cmd(CARDS, "create", "c1", {"text": "late", "board_id": "b1"}, version=10)
+    (born,) = apply(CARDS, working, late)
+    assert [e.status for e in born.entries] == [APPLIED, APPLIED]
+    assert born.entries[1].command.op == "delete" and born.entries[1].cause == purge.command_id
+    assert working.rows["c1"].alive is False
+    newer = cmd(CARDS, "create", "c2", {"text": "after", "board_id": "b1"}, version=30)
+    apply(CARDS, working, newer)
+    assert working.rows["c2"].alive is True
+
+
+def test_a_create_naming_another_parent_than_the_ids_first_is_rejected() -> None:
+    working = Working()
+    apply(
+        CARDS,
+        working,
+        cmd(CARDS, "create", "c1", {"text": "x", "board_id": "b1"}),
+        cmd(CARDS, "delete", "c1", parent="b1"),
+    )
+    (moved,) = apply(CARDS, working, cmd(CARDS, "create", "c1", {"text": "y", "board_id": "b2"}))
+    assert moved.status == REJECTED
+    assert moved.reason == "cards c1 belongs to board_id=b1; a command naming board_id=b2 cannot apply"
+
+
+class Thing(BaseModel):
+    n: int = 0
+
+
+def test_a_decide_function_that_breaks_its_contract_fails_and_changes_nothing() -> None:
+    things = Entity(name="things", fields=Thing, managed=("n",))
+
+    @things.action
+    def bump(row: Row[Thing], given: Empty, meta: Meta) -> Decision:
+        return accept(n="not a number")
+
+    @things.action
+    def stray(row: Row[Thing], given: Empty, meta: Meta) -> Decision:
+        return accept().ask("strangers", "x1", "poke")
+
+    working = Working(rows={"t": StoredRow("t", None, True, {"n": 1}, "s", True)})
+    for op in ("bump", "stray"):
+        with pytest.raises(DecideError):
+            Decider(things).apply(working, cmd(things, op, "t"))
+    assert working.rows["t"].values == {"n": 1} and working.changed == set()
+
+
+def test_asks_are_derived_deterministically_from_the_command() -> None:
+    board = cmd(BOARDS, "create", "b1", {"title": "T"})
+    first, second = Working(), Working()
+    apply(BOARDS, first, board)
+    apply(BOARDS, second, board)
+    close = cmd(BOARDS, "close", "b1")
+    (a,) = apply(BOARDS, first, close)
+    (b,) = apply(BOARDS, second, close)
+    assert [c.to_json() for c in a.asks] == [c.to_json() for c in b.asks]
