@@ -109,8 +109,9 @@ def start_stack(rie: str, *flags: str, home: Path | None = None, app: str = "not
     deadline = time.monotonic() + STARTUP_SECONDS
     while "is up" not in stack.log():
         if process.poll() is not None or time.monotonic() > deadline:
+            log = stack.log()
             stop_stack(stack)
-            raise AssertionError(f"queuefirst dev did not start:\n{stack.log()}")
+            raise AssertionError(f"queuefirst dev did not start:\n{log}")
         time.sleep(0.2)
     return stack
 

@@ -34,7 +34,7 @@ class LocalSqs:
         if port_in_use(self.port):
             raise SqsServerError(f"port {self.port} is in use: choose another with QUEUEFIRST_SQS_PORT")
         self.process = start_server(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "queuefirst.local.sqs_server", "-H", "127.0.0.1", "-p", str(self.port)],
             port=self.port,
             what="moto server",
             timeout=timeout,

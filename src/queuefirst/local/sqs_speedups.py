@@ -1,0 +1,166 @@
+"""moto's SQS server without its queue-depth cliff.
+
+moto 5.2.5 recomputes every queue attribute, three of them by scanning every
+message with a clock read each, several times per message sent, and scans
+the whole queue once per receipt handle deleted. With a thousand messages
+queued that is about 350 ms per call and ten messages a second. These
+patches keep moto's behaviour and API and change only how it finds things:
+attributes computed when asked for, one clock read per scan, deletes found
+by their receipt handle, and FIFO deduplication by a table of recent ids (which, as
+on AWS and unlike moto, also remembers ids of messages already deleted).
+
+They are applied in the local SQS server's own process only
+(`python -m queuefirst.local.sqs_server`), and only to the moto version they
+were written against.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import weakref
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from moto.core.utils import camelcase_to_underscores, unix_time_millis
+from moto.sqs import models as sqs_models
+from moto.sqs import utils as sqs_utils
+from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS, Message, Queue, SQSBackend
+
+PATCHED_VERSION = "5.2.5"
+
+
+class _Attributes(Mapping[str, Any]):
+    """`Queue.attributes`, each value computed on access (the counts scan the queue)."""
+
+    def __init__(self, queue: Queue) -> None:
+        self.queue = queue
+
+    def _names(self) -> list[str]:
+        queue = self.queue
+        names = list(queue.BASE_ATTRIBUTES)
+        names += list(queue.FIFO_ATTRIBUTES) if queue.fifo_queue else []
+        names += list(queue.KMS_ATTRIBUTES) if queue.kms_master_key_id else []  # type: ignore[attr-defined]
+        return names
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names():
+            raise KeyError(name)
+        if name == "RedrivePolicy" and self.queue.redrive_policy:
+            return json.dumps(self.queue.redrive_policy)
+        value = getattr(self.queue, camelcase_to_underscores(name))
+        return str(value).lower() if isinstance(value, bool) else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+def _visible_messages(queue: Queue) -> list[Message]:
+    now = unix_time_millis()
+    return [m for m in queue._messages if m.visible_at < now and now >= m.delayed_until]
+
+
+def _add_message(queue: Queue, message: Message, original: Any) -> None:
+    if not queue.fifo_queue or queue.lambda_event_source_mappings:
+        original(queue, message)
+        return
+    if message.deduplication_id:
+        recent: dict[tuple[str | None, str], float] = queue.__dict__.setdefault("_recent_deduplication_ids", {})
+        now = float(message.sent_timestamp)  # type: ignore[arg-type]
+        window = DEDUPLICATION_TIME_IN_SECONDS * 1000
+        for key in [k for k, sent in recent.items() if now - sent >= window] if len(recent) > 10_000 else []:
+            del recent[key]
+        per_group = queue.deduplication_scope == "messageGroup"  # type: ignore[attr-defined]
+        key = (message.group_id if per_group else None, message.deduplication_id)
+        if key in recent and now - recent[key] < window:
+            return  # a duplicate within five minutes: accepted, never delivered
+        recent[key] = now
+    with queue._messages_lock:
+        queue._messages.append(message)
+        queue._messages_lock.notify_all()
+
+
+# Every receipt handle a message was ever given -> the message (weakly, so deleted
+# messages go away): deleting by handle is a lookup, not a scan of the queue.
+_BY_RECEIPT: weakref.WeakValueDictionary[str, Message] = weakref.WeakValueDictionary()
+
+
+def _mark_received(message: Message, visibility_timeout: int | None, original: Any) -> None:
+    original(message, visibility_timeout)
+    _BY_RECEIPT[message.receipt_handle] = message  # type: ignore[index]
+
+
+def _delete(queue: Queue, receipt_handles: set[str]) -> set[str]:
+    """Delete the messages holding any of these receipt handles; the handles found."""
+    found: set[str] = set()
+    doomed: set[int] = set()
+    for handle in receipt_handles:
+        message = _BY_RECEIPT.get(handle)
+        if message is None or id(message) in doomed:
+            continue
+        found.add(handle)
+        doomed.add(id(message))
+        queue.pending_messages.discard(message)
+        queue.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
+    if doomed:
+        queue._messages = [m for m in queue._messages if id(m) not in doomed]
+    return found
+
+
+def _receipt_handle() -> str:
+    # As long as moto's (185 characters), without one random draw per character.
+    return secrets.token_urlsafe(139)[:185]
+
+
+def apply() -> None:
+    from importlib.metadata import version
+
+    installed = version("moto")
+    if installed != PATCHED_VERSION:
+        raise RuntimeError(f"queuefirst's SQS speedups are for moto {PATCHED_VERSION}, not {installed}")
+    original_add = Queue.add_message
+    original_mark_received = Message.mark_received
+
+    Queue.attributes = property(_Attributes)  # type: ignore[assignment, method-assign]
+    Queue.messages = property(_visible_messages)  # type: ignore[assignment, method-assign]
+    Queue.add_message = lambda queue, message: _add_message(queue, message, original_add)  # type: ignore[method-assign]
+    Message.mark_received = lambda message, visibility_timeout=None: _mark_received(  # type: ignore[method-assign]
+        message, visibility_timeout, original_mark_received
+    )
+    sqs_utils.generate_receipt_handle = _receipt_handle
+    sqs_models.generate_receipt_handle = _receipt_handle
+
+    def delete_message(queue: Queue, receipt_handle: str) -> None:
+        if receipt_handle in queue.deleted_messages:
+            return  # deleting twice is fine, as on AWS
+        if not _delete(queue, {receipt_handle}):
+            from moto.sqs.exceptions import ReceiptHandleIsInvalid
+
+            raise ReceiptHandleIsInvalid()
+
+    def delete_message_batch(
+        backend: SQSBackend, queue_name: str, receipts: list[dict[str, Any]]
+    ) -> tuple[list[str], list[dict[str, str]]]:
+        queue = backend.get_queue(queue_name)
+        wanted = {r["ReceiptHandle"] for r in receipts if r["ReceiptHandle"] not in queue.deleted_messages}
+        found = _delete(queue, wanted) | (
+            {r["ReceiptHandle"] for r in receipts} - wanted  # deleted before: fine
+        )
+        success = [r["Id"] for r in receipts if r["ReceiptHandle"] in found]
+        errors = [
+            {
+                "Id": r["Id"],
+                "SenderFault": True,
+                "Code": "ReceiptHandleIsInvalid",
+                "Message": f'The input receipt handle "{r["ReceiptHandle"]}" is not a valid receipt handle.',
+            }
+            for r in receipts
+            if r["ReceiptHandle"] not in found
+        ]
+        return success, errors  # type: ignore[return-value]
+
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
+    SQSBackend.delete_message_batch = delete_message_batch  # type: ignore[method-assign]
