@@ -61,7 +61,6 @@ class SharedStack(Stack):
             "QUEUEFIRST_APPLICATION": application.package,
             "QUEUEFIRST_QUEUE_URL_PREFIX": queue_url_prefix(self),
             "QUEUEFIRST_DB_IAM_AUTH": "true",
-            "QUEUEFIRST_DB_POOL_SIZE": str(config.db_pool_size),
         }
         self.common_env = common_env
 

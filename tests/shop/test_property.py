@@ -55,10 +55,10 @@ class FlakyDatabase(Database):
         self.rng, self.rate = rng, rate
 
     @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+    def transaction(self, *, pipelined: bool = False) -> Iterator[psycopg.Connection[Any]]:
         if self.rng.random() < self.rate:
             raise psycopg.OperationalError("injected: the database is unavailable")
-        with super().transaction() as conn:
+        with super().transaction(pipelined=pipelined) as conn:
             yield conn
 
 

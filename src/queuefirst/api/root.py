@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,9 +22,14 @@ from queuefirst.store.database import Database
 def build_api(
     registry: Registry, settings: ApiSettings
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    database = Database(settings.database_url, iam_auth=settings.db_iam_auth, region=settings.aws_region)
+    database = Database(
+        settings.database_url,
+        iam_auth=settings.db_iam_auth,
+        region=settings.aws_region,
+        prepared_statements=settings.db_prepared_statements,
+    )
     sender = CommandSender(
-        sqs_client(settings.sqs_endpoint_url, settings.aws_region),
+        partial(sqs_client, settings.sqs_endpoint_url, settings.aws_region),
         registry.app,
         queue_url_prefix=settings.queue_url_prefix,
     )

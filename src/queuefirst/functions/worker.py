@@ -8,6 +8,6 @@ from queuefirst.runtime.settings import WorkerSettings
 from queuefirst.worker.handler import make_handler
 from queuefirst.worker.root import build_worker
 
-settings = WorkerSettings()
+settings = WorkerSettings.from_environment()
 application = load_application()
 handler = make_handler(build_worker(application.name, application.load_entity(settings.entity), settings))

@@ -155,7 +155,26 @@ class EmbeddedPostgres:
             user=user,
             group=group,
         )
+        # The port opens before the server takes connections ("the database system
+        # is starting up"): wait for a real login too.
+        wait_until(
+            self._accepts_logins,
+            timeout=timeout,
+            what="PostgreSQL",
+            alive=lambda: self.process is not None and self.process.poll() is None,
+        )
         return self
+
+    def _accepts_logins(self) -> bool:
+        import psycopg
+
+        try:
+            psycopg.connect(
+                host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", connect_timeout=2
+            ).close()
+        except psycopg.OperationalError:
+            return False
+        return True
 
     def stop(self) -> None:
         stop_process(self.process, signal.SIGINT, timeout=20)  # SIGINT: PostgreSQL's "fast" shutdown

@@ -68,7 +68,9 @@ def _add_message(queue: Queue, message: Message, original: Any) -> None:
         original(queue, message)
         return
     if message.deduplication_id:
-        recent: dict[tuple[str | None, str], float] = queue.__dict__.setdefault("_recent_deduplication_ids", {})
+        recent: dict[tuple[str | None, str], float] = queue.__dict__.setdefault(
+            "_recent_deduplication_ids", {}
+        )
         now = float(message.sent_timestamp)  # type: ignore[arg-type]
         window = DEDUPLICATION_TIME_IN_SECONDS * 1000
         for key in [k for k, sent in recent.items() if now - sent >= window] if len(recent) > 10_000 else []:
@@ -115,6 +117,10 @@ def _receipt_handle() -> str:
     return secrets.token_urlsafe(139)[:185]
 
 
+def _patch(owner: object, name: str, value: object) -> None:
+    setattr(owner, name, value)  # the one place that reaches into moto
+
+
 def apply() -> None:
     from importlib.metadata import version
 
@@ -124,14 +130,11 @@ def apply() -> None:
     original_add = Queue.add_message
     original_mark_received = Message.mark_received
 
-    Queue.attributes = property(_Attributes)  # type: ignore[assignment, method-assign]
-    Queue.messages = property(_visible_messages)  # type: ignore[assignment, method-assign]
-    Queue.add_message = lambda queue, message: _add_message(queue, message, original_add)  # type: ignore[method-assign]
-    Message.mark_received = lambda message, visibility_timeout=None: _mark_received(  # type: ignore[method-assign]
-        message, visibility_timeout, original_mark_received
-    )
-    sqs_utils.generate_receipt_handle = _receipt_handle
-    sqs_models.generate_receipt_handle = _receipt_handle
+    def add_message(queue: Queue, message: Message) -> None:
+        _add_message(queue, message, original_add)
+
+    def mark_received(message: Message, visibility_timeout: int | None = None) -> None:
+        _mark_received(message, visibility_timeout, original_mark_received)
 
     def delete_message(queue: Queue, receipt_handle: str) -> None:
         if receipt_handle in queue.deleted_messages:
@@ -143,12 +146,11 @@ def apply() -> None:
 
     def delete_message_batch(
         backend: SQSBackend, queue_name: str, receipts: list[dict[str, Any]]
-    ) -> tuple[list[str], list[dict[str, str]]]:
+    ) -> tuple[list[str], list[dict[str, Any]]]:
         queue = backend.get_queue(queue_name)
-        wanted = {r["ReceiptHandle"] for r in receipts if r["ReceiptHandle"] not in queue.deleted_messages}
-        found = _delete(queue, wanted) | (
-            {r["ReceiptHandle"] for r in receipts} - wanted  # deleted before: fine
-        )
+        given = {r["ReceiptHandle"] for r in receipts}
+        earlier = {h for h in given if h in queue.deleted_messages}  # deleted before: fine
+        found = _delete(queue, given - earlier) | earlier
         success = [r["Id"] for r in receipts if r["ReceiptHandle"] in found]
         errors = [
             {
@@ -160,7 +162,13 @@ def apply() -> None:
             for r in receipts
             if r["ReceiptHandle"] not in found
         ]
-        return success, errors  # type: ignore[return-value]
+        return success, errors
 
-    Queue.delete_message = delete_message  # type: ignore[method-assign]
-    SQSBackend.delete_message_batch = delete_message_batch  # type: ignore[method-assign]
+    _patch(Queue, "attributes", property(_Attributes))
+    _patch(Queue, "messages", property(_visible_messages))
+    _patch(Queue, "add_message", add_message)
+    _patch(Queue, "delete_message", delete_message)
+    _patch(Message, "mark_received", mark_received)
+    _patch(SQSBackend, "delete_message_batch", delete_message_batch)
+    _patch(sqs_utils, "generate_receipt_handle", _receipt_handle)
+    _patch(sqs_models, "generate_receipt_handle", _receipt_handle)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +106,8 @@ def load_application(spec: str | None = None, *, project: Path | None = None) ->
 
 
 def _from_pyproject(start: Path) -> str | None:
+    import tomllib  # the tools' way in; functions name their application in the environment
+
     for directory in [start, *start.resolve().parents]:
         pyproject = directory / "pyproject.toml"
         if pyproject.is_file():

@@ -4,15 +4,16 @@ Each command travels in its lane's message group and is deduplicated by its
 id, so a re-sent ask within SQS's five-minute window is dropped by SQS, and
 one after it by the receiving worker's log. The endpoint comes from
 settings, so the local SQS server and AWS are the same code.
+
+boto3 is imported, and the client made, on the first send: a worker whose
+first batch asks nothing, and an api whose first request is a read, start
+without paying for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
-
-import boto3
-from botocore.config import Config
 
 from queuefirst.model.command import Command
 from queuefirst.model.limits import SQS_BATCH_LIMIT
@@ -35,6 +36,9 @@ class ForbiddenTarget(RuntimeError):
 
 
 def sqs_client(endpoint_url: str | None, region: str) -> SQSClient:
+    import boto3
+    from botocore.config import Config
+
     config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=20)
     client: SQSClient = boto3.client("sqs", endpoint_url=endpoint_url, region_name=region, config=config)
     return client
@@ -43,18 +47,25 @@ def sqs_client(endpoint_url: str | None, region: str) -> SQSClient:
 class CommandSender:
     def __init__(
         self,
-        client: SQSClient,
+        client: SQSClient | Callable[[], SQSClient],
         app: str,
         *,
         allowed: Iterable[str] | None = None,
         queue_url_prefix: str | None = None,
     ) -> None:
-        self.client = client
+        # A client, or what makes one when the first command is sent.
+        self._client = client
         self.app = app
         # None: any entity (the api, the admin console); a worker passes what it may send to.
         self.allowed = None if allowed is None else frozenset(allowed)
         self.queue_url_prefix = queue_url_prefix
         self._urls: dict[str, str] = {}
+
+    @property
+    def client(self) -> SQSClient:
+        if callable(self._client):
+            self._client = self._client()
+        return self._client
 
     def queue_url(self, entity: str) -> str:
         if entity not in self._urls:

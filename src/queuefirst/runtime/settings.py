@@ -1,28 +1,41 @@
 """Typed settings, read from the environment in one place per function.
 
-The application itself is not a setting here: `QUEUEFIRST_APPLICATION` names
-it and `queuefirst.model.application.load_application` reads it.
+Each field names its environment variable (its alias); nothing else is read,
+so a field called `entity` never picks up an unrelated variable. The
+application itself is not a setting here: `QUEUEFIRST_APPLICATION` names it
+and `queuefirst.model.application.load_application` reads it.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class CommonSettings(BaseSettings):
-    # Only the aliases are read: field names like `entity` must not pick up
-    # unrelated environment variables.
-    model_config = SettingsConfigDict(extra="ignore")
+class EnvironmentSettings(BaseModel):
+    """Read with `from_environment()`, validated by pydantic (a bad value names its variable)."""
 
+    model_config = ConfigDict(extra="ignore", populate_by_name=False)
+
+    @classmethod
+    def from_environment(cls, **overrides: object) -> Self:
+        aliases = [field.alias or name for name, field in cls.model_fields.items()]
+        values: dict[str, object] = {alias: os.environ[alias] for alias in aliases if alias in os.environ}
+        return cls.model_validate(values | overrides)
+
+
+class CommonSettings(EnvironmentSettings):
     database_url: str = Field(alias="DATABASE_URL")
     sqs_endpoint_url: str | None = Field(default=None, alias="SQS_ENDPOINT_URL")
     aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
     # Queue URLs resolved by name when absent; in AWS the stacks pass them.
     queue_url_prefix: str | None = Field(default=None, alias="QUEUEFIRST_QUEUE_URL_PREFIX")
-    db_pool_size: int = Field(default=2, alias="QUEUEFIRST_DB_POOL_SIZE")
     # On AWS: log in to RDS Proxy with an IAM token instead of a password.
     db_iam_auth: bool = Field(default=False, alias="QUEUEFIRST_DB_IAM_AUTH")
+    # Plan each statement once per connection (see queuefirst.store.database).
+    db_prepared_statements: bool = Field(default=True, alias="QUEUEFIRST_DB_PREPARED_STATEMENTS")
 
 
 class ApiSettings(CommonSettings):

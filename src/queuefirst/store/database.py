@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -42,10 +42,22 @@ def conninfo(url: str) -> dict[str, Any]:
 
 class Database:
     def __init__(
-        self, url: str, *, iam_auth: bool = False, region: str = "", connect_timeout: int = 5
+        self,
+        url: str,
+        *,
+        iam_auth: bool = False,
+        region: str = "",
+        connect_timeout: int = 5,
+        prepared_statements: bool = True,
     ) -> None:
         self.params = conninfo(url) | {"connect_timeout": connect_timeout}
         self.iam_auth = iam_auth
+        # Server-side prepared statements: each statement is planned once per
+        # connection instead of once per batch (planning the batch statements
+        # costs more than running them). Behind RDS Proxy they pin the client to
+        # one database connection, which a function instance holding one
+        # connection anyway can afford; turn them off to let the proxy multiplex.
+        self.prepare_threshold = 0 if prepared_statements else None
         self.region = region
         self._connection: psycopg.Connection[Any] | None = None
         self._last_used = 0.0
@@ -57,8 +69,7 @@ class Database:
         params = dict(self.params)
         if self.iam_auth:
             params["password"] = _iam_token(params, self.region)
-        # No server-side prepared statements: RDS Proxy would pin the connection.
-        return psycopg.connect(**params, prepare_threshold=None, autocommit=True)
+        return psycopg.connect(**params, prepare_threshold=self.prepare_threshold, autocommit=True)
 
     def connection(self) -> psycopg.Connection[Any]:
         conn = self._connection
@@ -70,11 +81,16 @@ class Database:
         return self._connection
 
     @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
-        """A transaction on the instance's connection; a broken connection is dropped."""
+    def transaction(self, *, pipelined: bool = False) -> Iterator[psycopg.Connection[Any]]:
+        """A transaction on the instance's connection; a broken connection is dropped.
+
+        `pipelined`: the statements go out without waiting for each other's
+        answers (pipeline mode), so BEGIN travels with the first reads and
+        COMMIT with the last writes.
+        """
         conn = self.connection()
         try:
-            with conn.transaction():
+            with conn.pipeline() if pipelined else nullcontext(), conn.transaction():
                 yield conn
         except psycopg.OperationalError:
             if conn.broken or conn.closed:

@@ -56,14 +56,14 @@ class EntityStore:
     ) -> tuple[dict[uuid.UUID, Outbox], Working]:
         """The outboxes of commands already applied, and the working set, rows locked."""
         with conn.pipeline(), conn.cursor() as log, conn.cursor() as rows, conn.cursor() as markers:
-            log.execute(self.sql.load_log, [list(command_ids)])
+            log.execute(self.sql.load_log, [list(command_ids)], binary=True)
             row_params: list[Any] = [sorted(keys)]
             if self.entity.parent_field:
                 row_params.append(sorted(parents))
-            rows.execute(self.sql.load_rows, row_params)
+            rows.execute(self.sql.load_rows, row_params, binary=True)
             wants_markers = bool(self.entity.parent_field and marker_parents)
             if wants_markers:
-                markers.execute(self.sql.load_markers, [sorted(marker_parents)])
+                markers.execute(self.sql.load_markers, [sorted(marker_parents)], binary=True)
             seen = {row[0]: [Command.model_validate(c) for c in row[1] or []] for row in log.fetchall()}
             working = Working(rows={r.key: r for r in map(self._row, rows.fetchall())})
             if wants_markers:
@@ -78,11 +78,13 @@ class EntityStore:
         existing = [row for row in changed if row.stored]
         with conn.pipeline(), conn.cursor() as inserted, conn.cursor() as other:
             if new:
-                inserted.execute(self.sql.insert_rows, self._row_arrays(new, with_parent=True))
+                inserted.execute(self.sql.insert_rows, self._row_arrays(new, with_parent=True), binary=True)
             if existing:
-                other.execute(self.sql.update_rows, self._row_arrays(existing, with_parent=False))
+                other.execute(
+                    self.sql.update_rows, self._row_arrays(existing, with_parent=False), binary=True
+                )
             if entries:
-                other.execute(self.sql.insert_log, _log_arrays(entries))
+                other.execute(self.sql.insert_log, _log_arrays(entries), binary=True)
             if working.changed_markers:
                 parents = sorted(working.changed_markers)
                 marker_commands = [working.markers[p] for p in parents]

@@ -131,16 +131,19 @@ class BatchApplier:
     # -- the transaction --------------------------------------------------------------
 
     def _transact(self, lanes: dict[str, _Lane]) -> dict[str, Outcome]:
+        """The batch in one pipelined transaction (two round trips: read, then write and
+        commit); when the database refuses a command, again, one lane at a time."""
+        everything = list(lanes.values())
         for attempt in range(1, ATTEMPTS + 1):
             try:
+                try:
+                    with self.database.transaction(pipelined=True) as conn:
+                        return self._run(conn, everything)
+                except (psycopg.DataError, psycopg.ProgrammingError, psycopg.IntegrityError) as error:
+                    if _retryable(error):
+                        raise
                 with self.database.transaction() as conn:
-                    try:
-                        with conn.transaction():  # a savepoint: isolation can start over inside
-                            return self._run(conn, list(lanes.values()))
-                    except (psycopg.DataError, psycopg.ProgrammingError, psycopg.IntegrityError) as error:
-                        if _retryable(error):
-                            raise
-                        return self._isolate(conn, list(lanes.values()))
+                    return self._isolate(conn, everything)
             except (errors.TransactionRollback, errors.UniqueViolation, RowTaken):
                 # A deadlock, or another invocation applying the same command or
                 # creating the same row: run again, and see what it committed.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from queuefirst.model.entity import Entity
 from queuefirst.model.names import worker_function_name
 from queuefirst.runtime.sender import CommandSender, sqs_client
@@ -16,9 +18,14 @@ def build_worker(app: str, entity: Entity, settings: WorkerSettings) -> WorkerRo
     if entity.name != settings.entity:
         raise ValueError(f"QUEUEFIRST_ENTITY={settings.entity} but the loaded entity is {entity.name}")
     service = worker_function_name(app, entity.name)
-    database = Database(settings.database_url, iam_auth=settings.db_iam_auth, region=settings.aws_region)
+    database = Database(
+        settings.database_url,
+        iam_auth=settings.db_iam_auth,
+        region=settings.aws_region,
+        prepared_statements=settings.db_prepared_statements,
+    )
     sender = CommandSender(
-        sqs_client(settings.sqs_endpoint_url, settings.aws_region),
+        partial(sqs_client, settings.sqs_endpoint_url, settings.aws_region),
         app,
         allowed=entity.sends_to,
         queue_url_prefix=settings.queue_url_prefix,
