@@ -45,7 +45,11 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench infra
 	$(VENV)/bin/ruff check --fix src tests bench infra
 
+# Every benchmark, each a ratio measured in one run; tables in bench/results/latest.md.
 bench: $(STAMP)
+	$(PY) bench/worker_apply.py --write
+	$(PY) bench/cold_start.py --write
+	$(PY) bench/e2e_local.py --write
 	$(PY) bench/invoke_overhead.py
 
 # One image per function on a shared base (docker buildx bake); see images/README.md.

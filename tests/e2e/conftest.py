@@ -82,7 +82,9 @@ def app_environment(app: str) -> dict[str, str]:
     return {"QUEUEFIRST_APPLICATION": app, "PYTHONPATH": os.pathsep.join(paths)}
 
 
-def start_stack(rie: str, *flags: str, home: Path | None = None, app: str = "notes") -> RunningStack:
+def start_stack(
+    rie: str, *flags: str, home: Path | None = None, app: str = "notes", **extra_env: str
+) -> RunningStack:
     # Straight under /tmp: the embedded PostgreSQL runs as an unprivileged user.
     if home is None:
         home = Path(tempfile.mkdtemp(prefix="queuefirst-e2e-"))
@@ -95,9 +97,11 @@ def start_stack(rie: str, *flags: str, home: Path | None = None, app: str = "not
         "QUEUEFIRST_HOME": str(home),
         "QUEUEFIRST_RIE": rie,
         "PYTHONUNBUFFERED": "1",
+        **extra_env,
     }
     for variable in ("DATABASE_URL", "SQS_ENDPOINT_URL"):
-        env.pop(variable, None)
+        if variable not in extra_env:
+            env.pop(variable, None)
     process = subprocess.Popen(
         [sys.executable, "-m", "queuefirst.ops.cli", "dev", "--port", str(port), "--no-table", *flags],
         stdout=open(log_path, "w"),  # noqa: SIM115 - the child owns it

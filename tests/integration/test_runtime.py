@@ -70,3 +70,34 @@ def test_a_dead_emulator_is_replaced_by_a_new_instance(pool: RuntimePool) -> Non
     assert pool.replaced == 1
     assert sum(not r.ok for r in results) == 1  # the one that found it dead
     assert results[-1].ok and all(i.alive() for i in pool.instances)
+
+
+def test_a_busy_pool_grows_to_its_limit_and_no_further(rie_path: str, tmp_path: Path) -> None:
+    spec = FunctionSpec(
+        "grow-fn",
+        "tests.fixtures.handlers.handler",
+        {"PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])},
+        timeout_seconds=5,
+        memory_mb=128,
+        concurrency=1,
+        limit=3,
+    )
+    grown: list[int] = []
+    pool = RuntimePool(
+        spec, ProcessLauncher(Path(rie_path)), tmp_path, on_grow=lambda p: grown.append(p.size)
+    )
+    pool.start()
+    try:
+        results = []
+        threads = [
+            threading.Thread(target=lambda: results.append(pool.invoke({"sleep": 1.0}))) for _ in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all(r.ok for r in results)
+        assert pool.size == 3 and grown == [2, 3]  # as Lambda adds environments, up to the limit
+        assert len({r.payload["pid"] for r in results}) == 3  # the fourth waited for one of them
+    finally:
+        pool.stop()

@@ -20,8 +20,13 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout_seconds: int
     memory_mb: int
-    concurrency: int
+    concurrency: int  # instances started (and warmed) with the stack
     entity: str | None = None
+    limit: int = 0  # instances at most, as Lambda's concurrency limit (0: `concurrency`)
+
+    def __post_init__(self) -> None:
+        if self.limit < self.concurrency:
+            object.__setattr__(self, "limit", self.concurrency)
 
 
 def function_specs(
@@ -31,11 +36,14 @@ def function_specs(
     environment: dict[str, str],
     api_concurrency: int,
     overrides: dict[str, int],
+    api_limit: int = 0,
 ) -> list[FunctionSpec]:
     """The api and one worker per entity, as `dev` and `invoke` run them.
 
-    `handlers` are the api's and the workers'; `overrides` sizes pools by
-    entity or function name (`orders=4`, `api=2`).
+    `handlers` are the api's and the workers'; `overrides` sizes the warm
+    pools by entity or function name (`orders=4`, `api=2`). A pool grows on
+    demand up to its limit: the api's `api_limit`, a worker's maximum
+    concurrency (its event source never runs more at once).
     """
     api_handler, worker_handler = handlers
     common = {**environment, "POWERTOOLS_METRICS_NAMESPACE": "queuefirst-local"}
@@ -48,6 +56,7 @@ def function_specs(
             HTTP_API_TIMEOUT_SECONDS,
             API_MEMORY_MB,
             overrides.get("api", overrides.get(api, api_concurrency)),
+            limit=api_limit,
         )
     ]
     for entity in registry.values():
@@ -61,6 +70,7 @@ def function_specs(
                 entity.scaling.memory_mb,
                 overrides.get(entity.name, overrides.get(name, entity.scaling.local_concurrency)),
                 entity.name,
+                entity.scaling.maximum_concurrency,
             )
         )
     return specs

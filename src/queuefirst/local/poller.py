@@ -51,7 +51,9 @@ class EventSourcePoller:
 
     @property
     def concurrency(self) -> int:
-        return max(1, min(self.entity.scaling.maximum_concurrency, self.pool.spec.concurrency))
+        """As the event source mapping: up to the entity's maximum concurrency at once
+        (the runtime pool adds instances as they are needed)."""
+        return max(1, self.entity.scaling.maximum_concurrency)
 
     def start(self) -> EventSourcePoller:
         for index in range(self.concurrency):

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -135,9 +135,22 @@ class RuntimeInstance:
 
 
 class RuntimePool:
-    """N instances of one function; an invocation takes one, or waits for one."""
+    """Instances of one function; an invocation takes an idle one.
 
-    def __init__(self, spec: FunctionSpec, launcher: Launcher, log_dir: Path) -> None:
+    The pool starts `spec.concurrency` instances, warm. When every one is busy
+    it starts another, as Lambda adds an execution environment, up to
+    `spec.limit`; beyond that an invocation waits for an idle instance. It
+    never shrinks (a local stack has no idle reaper), and `on_grow` hears of
+    each new instance.
+    """
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        launcher: Launcher,
+        log_dir: Path,
+        on_grow: Callable[[RuntimePool], None] | None = None,
+    ) -> None:
         self.spec = spec
         self.launcher = launcher
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -146,6 +159,8 @@ class RuntimePool:
         self._idle: queue.Queue[RuntimeInstance] = queue.Queue()
         self._lock = threading.Lock()
         self._closed = False
+        self._starting = 0
+        self.on_grow = on_grow
         self.replaced = 0
 
     def start(self) -> RuntimePool:
@@ -171,8 +186,12 @@ class RuntimePool:
     def pids(self) -> list[int]:
         return [i.pid for i in self.instances if i.pid is not None]
 
+    @property
+    def size(self) -> int:
+        return len(self.instances)
+
     def invoke(self, event: Any, wait: float | None = None) -> Invocation:
-        instance = self._idle.get(timeout=wait)
+        instance = self._take(wait)
         result: Invocation | None = None
         try:
             result = instance.invoke(event)
@@ -181,6 +200,32 @@ class RuntimePool:
                 instance = self._replace(instance)
             self._idle.put(instance)  # always back: the pool never shrinks
         return result
+
+    def _take(self, wait: float | None) -> RuntimeInstance:
+        """An idle instance; else a new one while under the limit; else wait for one."""
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            grow = not self._closed and len(self.instances) + self._starting < self.spec.limit
+            if grow:
+                self._starting += 1
+        if not grow:
+            return self._idle.get(timeout=wait)
+        try:
+            fresh = RuntimeInstance(self.spec, self.launcher, self.log).start()
+        except Exception as error:
+            self._write_log(f"{self.spec.name}: adding a runtime failed: {type(error).__name__}: {error}")
+            with self._lock:
+                self._starting -= 1
+            return self._idle.get(timeout=wait)
+        with self._lock:
+            self._starting -= 1
+            self.instances.append(fresh)
+        if self.on_grow is not None:
+            self.on_grow(self)
+        return fresh
 
     def _replace(self, dead: RuntimeInstance) -> RuntimeInstance:
         """A fresh instance in the dead one's slot; if none can start, the dead one
@@ -244,11 +289,16 @@ def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def start_pools(specs: Sequence[FunctionSpec], launcher: Launcher, log_dir: Path) -> dict[str, RuntimePool]:
+def start_pools(
+    specs: Sequence[FunctionSpec],
+    launcher: Launcher,
+    log_dir: Path,
+    on_grow: Callable[[RuntimePool], None] | None = None,
+) -> dict[str, RuntimePool]:
     pools: dict[str, RuntimePool] = {}
     try:
         for spec in specs:
-            pools[spec.name] = RuntimePool(spec, launcher, log_dir).start()
+            pools[spec.name] = RuntimePool(spec, launcher, log_dir, on_grow).start()
     except BaseException:
         for pool in pools.values():
             pool.stop()

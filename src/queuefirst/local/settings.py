@@ -31,6 +31,9 @@ class DevSettings(BaseSettings):
     # retries and dead letters within seconds instead of minutes.
     visibility_timeout: int = Field(default=0, alias="QUEUEFIRST_VISIBILITY_TIMEOUT")
     api_concurrency: int = Field(default=2, alias="QUEUEFIRST_API_CONCURRENCY")
+    # The api's runtimes at most (Lambda's concurrency limit, locally): more start
+    # when every one is busy, as Lambda adds execution environments.
+    api_limit: int = Field(default=8, alias="QUEUEFIRST_API_LIMIT")
 
     def concurrency_overrides(self) -> dict[str, int]:
         overrides: dict[str, int] = {}

@@ -176,11 +176,14 @@ class DevStack:
             environment=environment,
             api_concurrency=self.settings.api_concurrency,
             overrides=self.settings.concurrency_overrides(),
+            api_limit=self.settings.api_limit,
         )
 
     def _start_functions(self, launcher: Launcher) -> None:
         running = self.running
-        running.pools = start_pools(self.function_specs(), launcher, self.home / "logs")
+        running.pools = start_pools(self.function_specs(), launcher, self.home / "logs", self._grown)
+        for name, pool in running.pools.items():
+            self.stats.runtimes(name, pool.size)
         warmups = [
             threading.Thread(target=pool.warm, args=(_warmup_event(pool.spec),))
             for pool in running.pools.values()
@@ -229,6 +232,12 @@ class DevStack:
 
     # -- running ----------------------------------------------------------------------
 
+    def _grown(self, pool: RuntimePool) -> None:
+        self.stats.runtimes(pool.spec.name, pool.size)
+        self.log(f"{pool.spec.name}: {pool.size} runtime(s) (all were busy; limit {pool.spec.limit})")
+        if not self._stopping.is_set():
+            self._state().write(self.home)
+
     def _report(self, result: Invocation, batch: int) -> None:
         outcome = "ok" if result.ok else f"error: {result.error}"
         if result.ok and isinstance(result.payload, dict) and result.payload.get("batchItemFailures"):
@@ -274,7 +283,8 @@ class DevStack:
             "  functions",
         ]
         for name, pool in running.pools.items():
-            lines.append(f"    {name:<28} {pool.spec.concurrency} runtime(s)  handler {pool.spec.handler}")
+            size = f"{pool.spec.concurrency} runtime(s), up to {pool.spec.limit}"
+            lines.append(f"    {name:<28} {size:<26} handler {pool.spec.handler}")
         lines.append("  queues")
         for entity, queues in running.queues.items():
             lines.append(

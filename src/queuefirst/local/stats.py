@@ -14,6 +14,7 @@ class FunctionStats:
     durations: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
     queue_depth: int | None = None
     dlq_depth: int | None = None
+    runtimes: int = 0
 
     def percentile(self, p: float) -> float | None:
         if not self.durations:
@@ -34,16 +35,21 @@ class Stats:
             stats.errors += 0 if ok else 1
             stats.durations.append(duration_ms)
 
+    def runtimes(self, function: str, count: int) -> None:
+        with self._lock:
+            self.functions[function].runtimes = count
+
     def depths(self, function: str, queue: int | None, dlq: int | None) -> None:
         with self._lock:
             self.functions[function].queue_depth = queue
             self.functions[function].dlq_depth = dlq
 
-    def rows(self) -> list[tuple[str, int, int, float | None, float | None, int | None, int | None]]:
+    def rows(self) -> list[tuple[str, int, int, int, float | None, float | None, int | None, int | None]]:
         with self._lock:
             return [
                 (
                     name,
+                    s.runtimes,
                     s.invocations,
                     s.errors,
                     s.percentile(50),

@@ -80,10 +80,12 @@ class LiveTable:
 
         def render() -> Table:
             table = Table(title="functions", expand=False)
-            for column in ("function", "invocations", "errors", "p50 ms", "p99 ms", "queue", "dlq"):
+            columns = ("function", "runtimes", "invocations", "errors", "p50 ms", "p99 ms", "queue", "dlq")
+            for column in columns:
                 table.add_column(column, justify="left" if column == "function" else "right")
-            for name, count, errors, p50, p99, depth, dead in rows():
-                table.add_row(name, str(count), str(errors), _num(p50), _num(p99), _num(depth), _num(dead))
+            for name, runtimes, count, errors, p50, p99, depth, dead in rows():
+                values = (runtimes, count, errors, p50, p99, depth, dead)
+                table.add_row(name, *(_num(v) for v in values))
             return table
 
         with Live(render(), refresh_per_second=2, transient=False) as live:

@@ -1,0 +1,215 @@
+"""Chaos: the shop under `queuefirst dev` loses nothing while its parts fail.
+
+Thousands of commands (QUEUEFIRST_CHAOS_COMMANDS; `make chaos` sends 5,000
+or more, `make test` a smaller run) go in over HTTP and straight to the
+queues, with duplicates and deliberate reorderings (an order shipped before
+it is paid), while worker runtimes are SIGKILLed at random moments and
+PostgreSQL is stopped and started once mid-run. A few poison messages (a
+product the database refuses, on purpose) end in their dead-letter queue.
+
+At the end: every accepted command is applied or rejected with its reason,
+except the poison ones, which are dead letters; after fixing the cause and
+redriving them, the visible state (rows and stock) equals the reference model
+of the documented guarantees. The counts are printed.
+
+Each customer's commands come from one producer, in order, as a phone app
+would send them; so each lane's order is known and the model can replay it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import psutil
+import psycopg
+import pytest
+
+from queuefirst.local.postgres import EmbeddedPostgres
+from queuefirst.model.command import APPLIED, REJECTED, Command
+from queuefirst.model.names import queue_name
+from queuefirst.runtime.sender import batch_entry
+from queuefirst.store.database import conninfo
+from tests.chaos.workload import Workload
+from tests.e2e.conftest import RunningStack, start_stack, stop_stack
+from tests.shop.model import Model
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
+COMMANDS = int(os.environ.get("QUEUEFIRST_CHAOS_COMMANDS", "600"))
+POISON = 3
+
+
+@pytest.fixture
+def database() -> Iterator[EmbeddedPostgres]:
+    """A server of the test's own, to stop and start mid-run (straight under /tmp: as
+    root the server runs as an unprivileged user, who must be able to enter it)."""
+    data = Path(tempfile.mkdtemp(prefix="queuefirst-chaos-pg-"))
+    data.chmod(0o755)
+    server = EmbeddedPostgres(data).start()
+    yield server
+    server.stop()
+    shutil.rmtree(data, ignore_errors=True)
+
+
+def kill_runtimes(stack: RunningStack, stop: threading.Event, rng: random.Random, killed: list[int]) -> None:
+    while not stop.wait(rng.uniform(0.2, 1.0)):
+        workers = [
+            p
+            for p in psutil.Process(stack.process.pid).children(recursive=True)
+            if "awslambdaric" in " ".join(_cmdline(p)) and "worker" in " ".join(_cmdline(p))
+        ]
+        if workers:
+            victim = rng.choice(workers)
+            with contextlib.suppress(psutil.NoSuchProcess):
+                victim.send_signal(signal.SIGKILL)
+                killed.append(victim.pid)
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return [*process.cmdline(), process.environ().get("AWS_LAMBDA_FUNCTION_NAME", "")]
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+
+
+class Producers:
+    """Sends commands over HTTP (the api stamps them) or straight to the queues (as another producer)."""
+
+    def __init__(self, stack: RunningStack) -> None:
+        state = stack.state
+        self.stack = stack
+        self.sqs = boto3.client(
+            "sqs",
+            endpoint_url=state["sqs_endpoint_url"],
+            region_name=state["region"],
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        self.urls: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    def straight(self, command: Command) -> None:
+        if command.entity not in self.urls:
+            self.urls[command.entity] = self.sqs.get_queue_url(QueueName=queue_name("shop", command.entity))[
+                "QueueUrl"
+            ]
+        entry = batch_entry(0, command)
+        entry.pop("Id")
+        self.sqs.send_message(QueueUrl=self.urls[command.entity], **entry)
+
+
+def test_nothing_is_lost_while_runtimes_die_and_the_database_restarts(
+    rie_path: str, database: EmbeddedPostgres, shop: Any
+) -> None:
+    rng = random.Random(int(os.environ.get("QUEUEFIRST_CHAOS_SEED", "7")))
+    workload = Workload(rng, COMMANDS, poison=POISON)
+    stack = start_stack(rie_path, "--visibility-timeout", "3", app="shop", DATABASE_URL=database.url)
+    stop, killed = threading.Event(), []
+    killer = threading.Thread(target=kill_runtimes, args=(stack, stop, rng, killed))
+    try:
+        producers = Producers(stack)
+        conn = psycopg.connect(**conninfo(database.url), autocommit=True)
+        conn.execute("ALTER TABLE products ADD CONSTRAINT chaos_poison CHECK (name <> 'poison')")
+        conn.close()
+        killer.start()
+        sent = workload.send(producers, restart=lambda: _restart(database))
+        stop.set()
+        killer.join()
+        statuses, unsettled = _wait_settled(database.url, sent, workload.poison_ids, timeout=600)
+        assert unsettled == workload.poison_ids, (
+            "every accepted command is applied or rejected, but the poison"
+        )
+        stack.eventually(
+            lambda: _dead_letters(stack, "products") == POISON, timeout=180, what="the poison dead-lettered"
+        )
+        assert all(_dead_letters(stack, e) == 0 for e in ("customers", "orders", "order_items"))
+        with psycopg.connect(**conninfo(database.url), autocommit=True) as fix:
+            fix.execute("ALTER TABLE products DROP CONSTRAINT chaos_poison")  # the cause, fixed
+        assert stack.cli("dlq", "redrive", "products").returncode == 0
+        statuses, unsettled = _wait_settled(database.url, sent, set(), timeout=300)
+        assert unsettled == set()
+        model = Model(shop)
+        expected_status = workload.replay(model)
+        rows = _rows(database.url, shop)
+        assert rows == {name: table for name, table in _model_rows(model).items() if table}
+        assert {cid: statuses[cid] for cid in expected_status} == expected_status
+        counts = {status: list(statuses.values()).count(status) for status in (APPLIED, REJECTED)}
+        print(
+            f"\nchaos: {len(sent)} commands accepted ({workload.over_http} over HTTP, the rest "
+            f"straight to the queues, {workload.duplicates} duplicates); {counts[APPLIED]} applied, "
+            f"{counts[REJECTED]} rejected with their reasons; {len(workload.poison_ids)} poison "
+            "dead-lettered and applied after redrive; "
+            f"{len(killed)} runtimes SIGKILLed; PostgreSQL restarted once"
+        )
+    finally:
+        stop.set()
+        if killer.is_alive():
+            killer.join()
+        stop_stack(stack)
+
+
+def _dead_letters(stack: RunningStack, entity: str) -> int:
+    listed = stack.cli("dlq", "ls").stdout.split()
+    return int(listed[listed.index(entity) + 1])
+
+
+def _restart(database: EmbeddedPostgres) -> None:
+    database.stop()
+    time.sleep(1)
+    database.start()
+
+
+def _wait_settled(
+    url: str, sent: dict[str, str], parked: set[str], timeout: float
+) -> tuple[dict[str, str], set[str]]:
+    """Until every accepted command but the parked ones has a status; (statuses, ids without one)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = _statuses(url)
+        missing = {cid for cid in sent if cid not in statuses}
+        if missing <= parked or time.monotonic() > deadline:
+            return statuses, missing
+        time.sleep(1)
+
+
+def _statuses(url: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    with contextlib.suppress(psycopg.OperationalError), psycopg.connect(**conninfo(url)) as conn:
+        for entity in ("customers", "orders", "order_items", "products"):
+            rows = conn.execute(f"SELECT command_id, status FROM {entity}__commands").fetchall()  # type: ignore[call-overload]
+            found |= {str(cid): status for cid, status in rows}
+    return found
+
+
+def _rows(url: str, registry: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with psycopg.connect(**conninfo(url)) as conn:
+        for name, entity in registry.items():
+            cursor = conn.execute(f'SELECT * FROM "{name}"')  # type: ignore[call-overload]
+            names = [c.name for c in cursor.description or []]
+            for record in cursor.fetchall():
+                values = dict(zip(names, record, strict=True))
+                parent = values.get(entity.parent_field) if entity.parent_field else None
+                out.setdefault(name, {})[values["id"]] = (
+                    parent,
+                    values["alive"],
+                    {f: values[f] for f in entity.field_names},
+                )
+    return out
+
+
+def _model_rows(model: Model) -> dict[str, Any]:
+    return {
+        name: {key: (row.parent, row.alive, row.fields) for key, row in table.items()}
+        for name, table in model.rows.items()
+    }
