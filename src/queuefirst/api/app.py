@@ -97,7 +97,7 @@ def _respond(
     app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext, max_body_bytes: int
 ) -> dict[str, Any]:
     try:
-        check_body(event, max_body_bytes)
+        event = check_body(event, max_body_bytes)
     except ApiError as error:
         # Refused before routing: the resolver never parses such a body.
         return {

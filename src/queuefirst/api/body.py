@@ -22,11 +22,15 @@ MAX_DEPTH = 32
 JSON_TYPES = ("application/json",)
 
 
-def check_body(event: dict[str, Any], max_bytes: int) -> None:
-    """Raise the ApiError that refuses this event's body; return if it is acceptable (or absent)."""
+def check_body(event: dict[str, Any], max_bytes: int) -> dict[str, Any]:
+    """The event with its body as canonical JSON text, or the ApiError that refuses the body.
+
+    Canonical: integral numbers written as integers (JSON has one number type,
+    so `2.0` is the integer 2, as JSON Schema reads it too), as plain UTF-8 text.
+    """
     body = event.get("body")
     if not body:
-        return
+        return event
     try:
         raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode()
     except (ValueError, binascii.Error):
@@ -45,11 +49,25 @@ def check_body(event: dict[str, Any], max_bytes: int) -> None:
     if nesting_depth(text) > MAX_DEPTH:
         raise BadRequest(f"body is nested deeper than {MAX_DEPTH} levels", field="body")
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_float=_number, parse_constant=_not_json)
+        canonical = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        canonical.encode()  # a lone surrogate escape (`"\ud800"`) is no Unicode text
     except (ValueError, RecursionError):
         raise BadRequest("body is not valid JSON", field="body") from None
+    except UnicodeEncodeError:
+        raise BadRequest("body holds an invalid Unicode escape", field="body") from None
     if not isinstance(value, dict):
         raise Invalid("body must be a JSON object", field="body")
+    return {**event, "body": canonical, "isBase64Encoded": False}
+
+
+def _number(text: str) -> float | int:
+    number = float(text)
+    return int(number) if number.is_integer() else number
+
+
+def _not_json(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
 
 
 def nesting_depth(text: str) -> int:

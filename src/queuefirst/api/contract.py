@@ -129,6 +129,7 @@ def openapi_document(app: APIGatewayHttpResolver, registry: Registry, *, title: 
             success, body, errors = _answers(path, method, registry)
             operation["responses"] = _responses(success, body, errors, status_operation)
         for operation in item.values():
+            _optional_body(operation.get("requestBody"))
             _forbid_nul(schemas, operation.get("requestBody"))
     return document
 
@@ -181,6 +182,17 @@ def _add_model(schemas: dict[str, Any], model: type[BaseModel]) -> str:
     schemas |= schema.pop("$defs", {})
     schemas[model.__name__] = schema
     return model.__name__
+
+
+def _optional_body(request_body: dict[str, Any] | None) -> None:
+    """An optional body (an action without input) may be left out; sent, it is an object, never null."""
+    if not request_body:
+        return
+    for media in request_body.get("content", {}).values():
+        variants = media.get("schema", {}).get("anyOf", [])
+        if {"type": "null"} in variants:
+            (media["schema"],) = [v for v in variants if v != {"type": "null"}]
+            request_body["required"] = False
 
 
 def _forbid_nul(schemas: dict[str, Any], request_body: dict[str, Any] | None) -> None:
