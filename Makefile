@@ -33,7 +33,7 @@ test-py312:
 	$(MAKE) VENV=.venv312 PYTHON=$(PY312) test ARGS="tests/unit tests/integration $(ARGS)"
 
 # schemathesis against `queuefirst dev` running the shop, long: at least 2,000 cases, a fresh seed.
-FUZZ_EXAMPLES ?= 30
+FUZZ_EXAMPLES ?= 80
 fuzz: $(STAMP)
 	QUEUEFIRST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/e2e/test_contract.py -s -q $(ARGS)
 
@@ -52,6 +52,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/invoke_overhead.py
+	$(PY) bench/gateway_load.py
 
 # One image per function on a shared base (docker buildx bake); see images/README.md.
 images: $(STAMP)
