@@ -207,3 +207,9 @@ def test_stopping_lets_a_request_in_flight_finish(echo_pool: RuntimePool) -> Non
     assert [r.status for r in replies] == [200]
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2)
+
+
+def test_the_listening_socket_is_tcp_so_responses_are_not_held_by_nagle(gateway: GatewayServer) -> None:
+    """asyncio sets TCP_NODELAY on accepted connections only for IPPROTO_TCP sockets: without
+    it every response waited 40 ms on a delayed ACK between its head and its body."""
+    assert gateway.socket.proto == socket.IPPROTO_TCP
