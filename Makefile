@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib;print(hashlib.s
 CHECKOV_VERSION := 3.3.30
 CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: dev test test-py312 test-fast lint format bench images images-push synth lock clean
+.PHONY: dev test test-py312 test-fast fuzz lint format bench images images-push synth lock clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ PY312 ?= python3.12
 test-py312:
 	$(MAKE) VENV=.venv312 PYTHON=$(PY312) test ARGS="tests/unit tests/integration $(ARGS)"
 
+# schemathesis against `queuefirst dev` running the shop, long: at least 2,000 cases, a fresh seed.
+FUZZ_EXAMPLES ?= 80
+fuzz: $(STAMP)
+	QUEUEFIRST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/e2e/test_contract.py -s -q $(ARGS)
+
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit $(ARGS)
 
@@ -51,6 +56,7 @@ bench: $(STAMP)
 	$(PY) bench/cold_start.py --write
 	$(PY) bench/e2e_local.py --write
 	$(PY) bench/invoke_overhead.py
+	$(PY) bench/gateway_load.py
 
 # One image per function on a shared base (docker buildx bake); see images/README.md.
 images: $(STAMP)

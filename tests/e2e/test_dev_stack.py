@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from queuefirst.local.events import sqs_event
+from queuefirst.local.events import http_event, sqs_event
 from queuefirst.model.command import Command
 from queuefirst.store.database import Database
 from tests.e2e.conftest import RunningStack, app_environment, start_stack, stop_stack
@@ -83,18 +83,26 @@ def test_poison_reaches_the_dlq_with_its_reason_and_applies_after_redrive(stack:
     database.close()
 
 
-def test_the_operators_commands_need_nothing_exported(stack: RunningStack) -> None:
-    """`queuefirst dlq` finds the endpoints and the local credentials in the stack's state file."""
+def test_the_operators_commands_need_nothing_exported(
+    stack: RunningStack, rie_path: str, tmp_path: Path
+) -> None:
+    """`dlq` and `invoke` find the endpoints and the local credentials in the stack's state file."""
     bare = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "queuefirst.ops.cli", "dlq", "ls"],
-        capture_output=True,
-        text=True,
-        env={**bare, **app_environment("notes"), "QUEUEFIRST_HOME": str(stack.home)},
-        timeout=60,
-    )
+    env = {**bare, **app_environment("notes"), "QUEUEFIRST_HOME": str(stack.home), "QUEUEFIRST_RIE": rie_path}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "queuefirst.ops.cli", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+
+    result = run("dlq", "ls")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[:2] == ["entity", "dead"] and "boards" in result.stdout
+    assert run("dlq", "show", "boards").returncode == 0
+    event = tmp_path / "get.json"
+    event.write_text(json.dumps(http_event("GET", "/boards", query="limit=1")))
+    result = run("invoke", "api", str(event))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["statusCode"] == 200  # it read the stack's database
 
 
 def test_a_worker_runtime_killed_mid_batch_loses_nothing(stack: RunningStack) -> None:

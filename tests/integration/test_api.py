@@ -150,7 +150,7 @@ def test_a_rejection_the_api_could_not_foresee_is_reported_at_its_status_url(
 
 def test_children_check_their_parent_and_cannot_move(call: Call, apply: Callable[[str], None]) -> None:
     status, body, _ = call("POST", "/cards", {"board_id": "ghost", "text": "x"})
-    assert (status, body["error"]["field"]) == (422, "board_id")
+    assert (status, body["error"]["field"]) == (409, "board_id")
     call("POST", "/boards", {**BOARD, "id": "b1"})
     apply("boards")
     assert call("POST", "/cards", {"board_id": "b1", "text": "x", "id": "c1"})[0] == 202

@@ -75,3 +75,42 @@ def test_an_aws_failure_is_one_clear_line_not_a_traceback(capsys: pytest.Capture
     assert code == 1
     assert err.startswith("queuefirst: EndpointConnectionError: Could not connect to the endpoint URL")
     assert "Traceback" not in err
+
+
+def test_endpoints_come_from_the_stacks_state_with_nothing_exported(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    from queuefirst.local.state import DevState
+    from queuefirst.ops.endpoints import find_endpoints
+
+    home = Path(str(tmp_path))
+    DevState(
+        pid=1,
+        gateway_url="http://127.0.0.1:3000",
+        database_url="postgresql://u@127.0.0.1:5/db",
+        sqs_endpoint_url="http://127.0.0.1:6",
+        region="eu-west-3",
+    ).write(home)
+    for variable in (
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "DATABASE_URL",
+        "SQS_ENDPOINT_URL",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("QUEUEFIRST_HOME", str(home))
+    found = find_endpoints()
+    assert (found.database_url, found.sqs_endpoint_url, found.region, found.local) == (
+        "postgresql://u@127.0.0.1:5/db",
+        "http://127.0.0.1:6",
+        "eu-west-3",  # the stack's queues are in its region, whatever boto3's default
+        True,
+    )
+    import os
+
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "local"  # boto3 signs with the state's dummy keys
+    monkeypatch.setenv("AWS_REGION", "ap-south-1")
+    assert find_endpoints().region == "ap-south-1"

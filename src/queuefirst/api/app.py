@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Callable
+from re import Match
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from queuefirst.api.errors import ApiError, BadRequest, PayloadTooLarge
+from queuefirst.api.body import check_body
+from queuefirst.api.contract import openapi_document
+from queuefirst.api.errors import ApiError
 from queuefirst.api.routes import (
     add_command_routes,
     add_entity_routes,
@@ -25,8 +27,22 @@ from queuefirst.api.service import ApiService
 from queuefirst.runtime.telemetry import timed
 
 
-def build_resolver(service: ApiService, *, page_limit_max: int, title: str) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+class Resolver(APIGatewayHttpResolver):
+    """Powertools' resolver, with path parameters percent-decoded.
+
+    With the `$default` route API Gateway hands over the path as sent
+    (`/customers/a%3Ab`); the route's parameters are decoded here, after
+    matching, so an encoded `/` stays inside its segment.
+    """
+
+    def _convert_matches_into_route_keys(self, match: Match[str]) -> dict[str, str]:
+        return {name: unquote(value) for name, value in match.groupdict().items()}
+
+
+def build_resolver(
+    service: ApiService, *, page_limit_max: int, title: str, logger: Logger | None = None
+) -> APIGatewayHttpResolver:
+    app = Resolver(enable_validation=True)
     patterns: list[tuple[str, re.Pattern[str]]] = []
     for entity in service.registry.values():
         add_entity_routes(app, service, entity, page_limit_max)
@@ -40,14 +56,13 @@ def build_resolver(service: ApiService, *, page_limit_max: int, title: str) -> A
         ]
     add_command_routes(app, service)
     patterns.append(("GET", re.compile(r"/commands/[^/]+")))
-    add_error_handlers(app, patterns)
+    add_error_handlers(app, patterns, logger or Logger(service="api"))
     app.enable_swagger(path="/docs", title=title)
+    document = openapi_document(app, service.registry, title=title)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> Any:
-        return json_response(
-            200, app.get_openapi_schema(title=title).model_dump(mode="json", by_alias=True, exclude_none=True)
-        )
+        return json_response(200, document)
 
     return app
 
@@ -81,8 +96,9 @@ def make_handler(
 def _respond(
     app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext, max_body_bytes: int
 ) -> dict[str, Any]:
-    error = _refuse_body(event, max_body_bytes)
-    if error is not None:
+    try:
+        event = check_body(event, max_body_bytes)
+    except ApiError as error:
         # Refused before routing: the resolver never parses such a body.
         return {
             "statusCode": error.status,
@@ -92,19 +108,3 @@ def _respond(
         }
     response: dict[str, Any] = app.resolve(event, context)
     return response
-
-
-def _refuse_body(event: dict[str, Any], max_body_bytes: int) -> ApiError | None:
-    body = event.get("body") or ""
-    try:
-        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode()
-    except (ValueError, binascii.Error):
-        return BadRequest("body is not valid base64", field="body")
-    if len(raw) > max_body_bytes:
-        return PayloadTooLarge(f"body is {len(raw)} bytes; the limit is {max_body_bytes}", field="body")
-    if raw and event.get("isBase64Encoded"):
-        try:
-            raw.decode()
-        except UnicodeDecodeError:
-            return BadRequest("body is not UTF-8 text", field="body")
-    return None

@@ -39,9 +39,33 @@ class PayloadTooLarge(ApiError):
     status, code = 413, "payload_too_large"
 
 
+class UnsupportedMediaType(ApiError):
+    status, code = 415, "unsupported_media_type"
+
+
 class Invalid(ApiError):
     status, code = 422, "invalid"
 
 
+class InternalError(ApiError):
+    """A fault of ours, never of the request: logged with its traceback."""
+
+    status, code = 500, "internal"
+
+
 class Unavailable(ApiError):
     status, code = 503, "unavailable"
+
+
+# Every status the api itself answers, for the OpenAPI document.
+ERRORS: tuple[type[ApiError], ...] = (
+    BadRequest,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    Invalid,
+    InternalError,
+    Unavailable,
+)

@@ -34,6 +34,9 @@ def build_api(
         queue_url_prefix=settings.queue_url_prefix,
     )
     service = ApiService(registry, database, sender, VersionClock())
-    app = build_resolver(service, page_limit_max=settings.page_limit_max, title=f"{registry.app} api")
     name = api_function_name(registry.app)
-    return make_handler(app, make_logger(name), make_metrics(name, name), settings.max_body_bytes)
+    logger = make_logger(name)
+    app = build_resolver(
+        service, page_limit_max=settings.page_limit_max, title=f"{registry.app} api", logger=logger
+    )
+    return make_handler(app, logger, make_metrics(name, name), settings.max_body_bytes)

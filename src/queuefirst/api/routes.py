@@ -15,17 +15,30 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated, Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from psycopg import OperationalError
 from pydantic import BaseModel
 
-from queuefirst.api.errors import ApiError, BadRequest, Invalid, MethodNotAllowed, NotFound, Unavailable
+from queuefirst.api.errors import (
+    ApiError,
+    BadRequest,
+    InternalError,
+    Invalid,
+    MethodNotAllowed,
+    NotFound,
+    Unavailable,
+    UnsupportedMediaType,
+)
 from queuefirst.api.service import ApiService
 from queuefirst.model.actions import Action
 from queuefirst.model.entity import Entity
-from queuefirst.model.payloads import ID_PATTERN, create_body_model, patch_body_model
+from queuefirst.model.payloads import ID_PATTERN, action_body_model, create_body_model, patch_body_model
 from queuefirst.runtime.sender import SendError
 
 ACCEPTED = HTTPStatus.ACCEPTED
@@ -113,7 +126,8 @@ def add_action_route(
         payload = body.model_dump(mode="json", exclude_unset=True) if body is not None else {}
         return json_response(ACCEPTED, service.act(entity, key, action.name, payload).body())
 
-    body_type: Any = action.input if action.input.model_fields else action.input | None
+    model = action_body_model(action)
+    body_type: Any = model if model.model_fields else model | None
     params = [
         _kw("key", KeyPath),
         _kw("body", Annotated[body_type, Body(embed=False)], inspect.Parameter.empty),
@@ -160,9 +174,17 @@ def _invalid(error: RequestValidationError) -> Response[str]:
 
 
 def add_error_handlers(
-    app: APIGatewayHttpResolver, route_patterns: list[tuple[str, re.Pattern[str]]]
+    app: APIGatewayHttpResolver, route_patterns: list[tuple[str, re.Pattern[str]]], logger: Logger
 ) -> None:
-    """Every domain error becomes its status here, and nowhere else."""
+    """Every domain error becomes its status here, and nowhere else; all in the one error body."""
+
+    def unsupported(_: RequestUnsupportedContentType) -> Response[str]:
+        return _api_error(UnsupportedMediaType("send application/json", field="content-type"))
+
+    def bug(error: Exception) -> Response[str]:
+        # Nothing a client sends should land here: a 500 is a fault of ours, so log it whole.
+        logger.exception("unhandled error", extra={"path": app.current_event.path})
+        return _api_error(InternalError(f"internal error ({type(error).__name__}); it has been logged"))
 
     def not_found(_: Exception) -> Response[str]:
         path = app.current_event.path
@@ -176,4 +198,6 @@ def add_error_handlers(
     app.exception_handler(SendError)(_send_error)
     app.exception_handler(OperationalError)(_database_down)
     app.exception_handler(RequestValidationError)(_invalid)
+    app.exception_handler(RequestUnsupportedContentType)(unsupported)
+    app.exception_handler(Exception)(bug)
     app.not_found(not_found)

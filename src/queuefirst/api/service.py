@@ -71,7 +71,8 @@ class ApiService:
         if self.reader.exists(conn, entity, key):
             raise Conflict(f"{entity.name} {key} already exists", field="id")
         if entity.parent and not self.reader.exists(conn, self.registry[entity.parent], str(parent)):
-            raise Invalid(f"no {entity.parent} with id {parent}", field=entity.parent_field)
+            # A state of other rows, not a malformed request: retried once the parent is applied.
+            raise Conflict(f"no {entity.parent} with id {parent}", field=entity.parent_field)
         self._check_references(entity, payload)
         floor = self.reader.latest_version(conn, entity, key)
         command = self._command(entity, CREATE, key, payload, parent, floor, producer)
@@ -136,7 +137,7 @@ class ApiService:
         for field, target in entity.references.items():
             value = payload.get(field)
             if value is not None and not self.reader.exists(conn, self.registry[target], value):
-                raise Invalid(f"no {target} with id {value}", field=field)
+                raise Conflict(f"no {target} with id {value}", field=field)
 
     def _courtesy(self, entity: Entity, row: FoundRow | None, command: Command) -> None:
         """Run the worker's own decision on the row as it stands; 409 if it already says no."""

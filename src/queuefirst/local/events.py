@@ -1,18 +1,24 @@
 """Lambda event shapes, as AWS builds them: SQS batches and HTTP API (2.0) requests.
 
 The local stack's pollers and gateway use these, and so do the tests, so a
-handler sees locally exactly the shape it sees on AWS.
+handler sees locally exactly the shape it sees on AWS. A conformance test
+holds both against AWS's published sample events and Powertools' models.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 ACCOUNT = "000000000000"
+# API Gateway passes these through as text; any other body arrives base64-encoded.
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+
+Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
 def queue_arn(queue_url: str, region: str) -> str:
@@ -25,6 +31,7 @@ _RECORD_ATTRIBUTES = (
     "SentTimestamp",
     "SenderId",
     "ApproximateFirstReceiveTimestamp",
+    "AWSTraceHeader",
     "SequenceNumber",
     "MessageGroupId",
     "MessageDeduplicationId",
@@ -42,7 +49,7 @@ def _record(message: Mapping[str, Any], arn: str, region: str) -> dict[str, Any]
     attributes |= {
         k: str(v) for k, v in dict(message.get("Attributes", {})).items() if k in _RECORD_ATTRIBUTES
     }
-    return {
+    record: dict[str, Any] = {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
@@ -55,18 +62,31 @@ def _record(message: Mapping[str, Any], arn: str, region: str) -> dict[str, Any]
         "eventSourceARN": arn,
         "awsRegion": region,
     }
+    if message.get("MD5OfMessageAttributes"):
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    return record
 
 
 def _message_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
-    """As AWS writes it: the value's own key only (binary values base64, as JSON carries them)."""
-    attribute: dict[str, Any] = {"stringListValues": [], "binaryListValues": []}
+    """As AWS writes it: the value's own key only, binary values base64 (as JSON carries them)."""
+    attribute: dict[str, Any] = {}
     if "StringValue" in value:
         attribute["stringValue"] = value["StringValue"]
     if "BinaryValue" in value:
-        binary = value["BinaryValue"]
-        attribute["binaryValue"] = base64.b64encode(binary).decode() if isinstance(binary, bytes) else binary
+        attribute["binaryValue"] = _b64(value["BinaryValue"])
+    attribute["stringListValues"] = list(value.get("StringListValues", []))
+    attribute["binaryListValues"] = [_b64(v) for v in value.get("BinaryListValues", [])]
     attribute["dataType"] = value.get("DataType", "String")
     return attribute
+
+
+def _b64(value: bytes | str) -> str:
+    return base64.b64encode(value).decode() if isinstance(value, bytes) else value
+
+
+def request_time(epoch_ms: int) -> str:
+    """`requestContext.time` as API Gateway writes it: `12/Mar/2020:19:03:58 +0000`."""
+    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(epoch_ms / 1000))
 
 
 def http_event(
@@ -74,59 +94,78 @@ def http_event(
     raw_path: str,
     *,
     query: str = "",
-    headers: Mapping[str, str] | None = None,
+    headers: Headers | None = None,
     body: bytes | None = None,
     request_id: str = "local",
     source_ip: str = "127.0.0.1",
-    time_epoch_ms: int = 0,
+    time_epoch_ms: int | None = None,
+    protocol: str = "HTTP/1.1",
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API payload 2.0 event for the `$default` route."""
-    lowered = {k.lower(): v for k, v in (headers or {}).items()}
-    cookies = [c.strip() for c in lowered.pop("cookie", "").split(";") if c.strip()]
+    """An API Gateway HTTP API payload 2.0 event for the `$default` route.
+
+    As API Gateway builds it: header names lower-cased and repeated headers
+    joined with commas; every `Cookie` header's cookies in `cookies`; repeated
+    query parameters joined with commas; `rawPath` and `rawQueryString` exactly
+    as sent (percent-encoded: with `$default` there are no path parameters,
+    the resolver decodes its own); a body base64-encoded unless it is text.
+    """
+    pairs = headers.items() if isinstance(headers, Mapping) else (headers or ())
+    joined: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in pairs:
+        key = name.lower()
+        if key == "cookie":
+            cookies += [c.strip() for c in value.split(";") if c.strip()]
+        else:
+            joined[key] = f"{joined[key]},{value}" if key in joined else value
     params: dict[str, str] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):
         params[key] = f"{params[key]},{value}" if key in params else value
-    text_body: str | None = None
-    is_base64 = False
-    if body:
-        content_type = lowered.get("content-type", "")
-        textual = content_type.startswith(("application/json", "text/")) or not content_type
-        try:
-            text_body = body.decode() if textual else None
-        except UnicodeDecodeError:
-            text_body = None
-        if text_body is None:
-            text_body, is_base64 = base64.b64encode(body).decode(), True
+    epoch_ms = int(time.time() * 1000) if time_epoch_ms is None else time_epoch_ms
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": raw_path,
         "rawQueryString": query,
-        "headers": lowered,
-        "requestContext": {
-            "accountId": ACCOUNT,
-            "apiId": "local",
-            "domainName": lowered.get("host", "localhost"),
-            "domainPrefix": "local",
-            "http": {
-                "method": method.upper(),
-                "path": raw_path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": lowered.get("user-agent", ""),
-            },
-            "requestId": request_id,
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "",
-            "timeEpoch": time_epoch_ms,
-        },
-        "isBase64Encoded": is_base64,
     }
     if cookies:
         event["cookies"] = cookies
+    event["headers"] = joined
     if params:
         event["queryStringParameters"] = params
-    if text_body is not None:
-        event["body"] = text_body
+    event["requestContext"] = {
+        "accountId": ACCOUNT,
+        "apiId": "local",
+        "domainName": joined.get("host", "localhost"),
+        "domainPrefix": joined.get("host", "localhost").split(".", 1)[0].split(":", 1)[0],
+        "http": {
+            "method": method.upper(),
+            "path": raw_path,
+            "protocol": protocol,
+            "sourceIp": source_ip,
+            "userAgent": joined.get("user-agent", ""),
+        },
+        "requestId": request_id,
+        "routeKey": "$default",
+        "stage": "$default",
+        "time": request_time(epoch_ms),
+        "timeEpoch": epoch_ms,
+    }
+    if body:
+        if _is_text(joined.get("content-type", ""), body):
+            event["body"], event["isBase64Encoded"] = body.decode(), False
+        else:
+            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+    else:
+        event["isBase64Encoded"] = False
     return event
+
+
+def _is_text(content_type: str, body: bytes) -> bool:
+    if not content_type.lower().startswith(TEXT_TYPES):
+        return False
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -10,6 +10,7 @@ reverse.
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import threading
 from collections.abc import Callable
@@ -23,7 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from queuefirst.local.events import http_event
 from queuefirst.local.functions import FunctionSpec, function_specs
-from queuefirst.local.gateway import make_gateway, serve_in_background
+from queuefirst.local.gateway import Gateway
+from queuefirst.local.http_server import GatewayServer
 from queuefirst.local.launchers import Launcher, ProcessLauncher
 from queuefirst.local.poller import EventSourcePoller
 from queuefirst.local.ports import port_in_use
@@ -43,8 +45,6 @@ from queuefirst.store.engine import make_engine
 from queuefirst.store.migrate import upgrade
 
 if TYPE_CHECKING:
-    from http.server import ThreadingHTTPServer
-
     from mypy_boto3_sqs import SQSClient
 
 DEPTH_POLL_SECONDS = 2
@@ -66,7 +66,7 @@ class Running:
     queues: dict[str, EntityQueues] = field(default_factory=dict)
     pools: dict[str, RuntimePool] = field(default_factory=dict)
     pollers: list[EventSourcePoller] = field(default_factory=list)
-    gateway: ThreadingHTTPServer | None = None
+    gateway: GatewayServer | None = None
 
 
 @dataclass
@@ -211,8 +211,11 @@ class DevStack:
     def _start_gateway(self) -> None:
         api = self.running.pools[api_function_name(self.registry.app)]
 
-        def invoke(event: dict[str, Any]) -> Invocation:
-            result = api.invoke(event)
+        def invoke(event: dict[str, Any], wait: float) -> Invocation:
+            try:
+                result = api.invoke(event, wait=wait)
+            except queue.Empty:
+                raise TimeoutError("no api runtime came free in time") from None
             self.stats.record(api.spec.name, result.duration_ms, result.ok)
             status = result.payload.get("statusCode") if isinstance(result.payload, dict) else None
             self.log(
@@ -222,13 +225,16 @@ class DevStack:
             )
             return result
 
+        # One gateway thread per api runtime: every runtime can be busy at once.
+        # When the api pool grows on demand, size this to its upper limit instead.
+        gateway = Gateway(invoke, workers=api.spec.concurrency)
         try:
-            self.running.gateway = make_gateway(self.settings.host, self.settings.port, invoke)
+            self.running.gateway = GatewayServer(gateway, self.settings.host, self.settings.port).start()
         except OSError as error:
+            gateway.close()
             raise StackError(
                 f"cannot listen on {self.gateway_url}: {error.strerror}; set QUEUEFIRST_PORT"
             ) from error
-        serve_in_background(self.running.gateway)
 
     # -- running ----------------------------------------------------------------------
 
@@ -296,8 +302,7 @@ class DevStack:
         self._stopping.set()
         running = self.running
         if running.gateway is not None:
-            running.gateway.shutdown()
-            running.gateway.server_close()
+            running.gateway.stop()  # requests in flight finish before their runtimes stop
         for poller in running.pollers:
             poller.stop_event.set()
         for poller in running.pollers:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from queuefirst.model.actions import Action
 from queuefirst.model.command import CREATE, DELETE, UPDATE
 from queuefirst.model.entity import Entity
 
@@ -92,6 +93,16 @@ def patch_body_model(entity: Entity) -> type[BaseModel]:
     return create_model(  # type: ignore[call-overload, no-any-return]
         _title(entity, "Patch"), __base__=_AtLeastOneField, **fields
     )
+
+
+@cache
+def action_body_model(action: Action) -> type[BaseModel]:
+    """POST body of a public action: its input model, strict as JSON is (no coercion)."""
+    # Same name, so the OpenAPI document keeps calling it what the entity module does.
+    source = action.input
+    namespace = {"model_config": STRICT, "__module__": source.__module__, "__doc__": source.__doc__}
+    model: type[BaseModel] = type(source.__name__, (source,), namespace)
+    return model
 
 
 @cache

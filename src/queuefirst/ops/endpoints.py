@@ -32,6 +32,7 @@ def find_endpoints() -> Endpoints:
     return Endpoints(
         database_url=settings.database_url or (state.database_url if state else None),
         sqs_endpoint_url=settings.sqs_endpoint_url or (state.sqs_endpoint_url if state else None),
-        region=settings.region if settings.region or state is None else state.region,
+        # The stack's own region unless AWS_REGION names one: its queues live there.
+        region=settings.region if "region" in settings.model_fields_set or state is None else state.region,
         local=state is not None,
     )

@@ -6,13 +6,17 @@ the orders under the customer to cancel, through the orders queue.
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, Field
 
 from queuefirst import Decision, Empty, Entity, Meta, Row, Scaling, accept, reject
 
+# A plain pattern rather than EmailStr: the OpenAPI document then states exactly
+# what is accepted (`format: email` and email-validator's rules disagree at the edges).
+Email = Annotated[str, Field(pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", max_length=254)]
+
 
 class CustomerFields(BaseModel):
-    email: EmailStr
+    email: Email
     name: Annotated[str, Field(min_length=1, max_length=200)]
     phone: Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$")] | None = None
     status: Literal["active", "suspended"] = "active"

@@ -1,0 +1,51 @@
+"""The gateway's fixtures: a pool of real runtimes running an echo function, behind the gateway."""
+
+from __future__ import annotations
+
+import os
+import queue
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from queuefirst.local.functions import FunctionSpec
+from queuefirst.local.gateway import Gateway
+from queuefirst.local.http_server import GatewayServer
+from queuefirst.local.launchers import ProcessLauncher
+from queuefirst.local.runtime import Invocation, RuntimePool
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def echo_pool(rie_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimePool]:
+    spec = FunctionSpec(
+        "echo-api",
+        "tests.fixtures.echo.handler",
+        {"PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])},
+        timeout_seconds=5,
+        memory_mb=128,
+        concurrency=2,
+    )
+    pool = RuntimePool(spec, ProcessLauncher(Path(rie_path)), tmp_path_factory.mktemp("echo")).start()
+    yield pool
+    pool.stop()
+
+
+def start_gateway(pool: RuntimePool, **options: Any) -> GatewayServer:
+    def invoke(event: dict[str, Any], wait: float) -> Invocation:
+        try:
+            return pool.invoke(event, wait=wait)
+        except queue.Empty:
+            raise TimeoutError from None
+
+    return GatewayServer(Gateway(invoke, pool.spec.concurrency, **options), "127.0.0.1", 0).start()
+
+
+@pytest.fixture(scope="module")
+def gateway(echo_pool: RuntimePool) -> Iterator[GatewayServer]:
+    server = start_gateway(echo_pool, body_timeout=1.0)
+    yield server
+    server.stop()

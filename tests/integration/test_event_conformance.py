@@ -1,0 +1,169 @@
+"""The local stack's events against AWS's: Powertools' parser models, then field by field
+against AWS's published sample events (tests/fixtures/aws_events, sources in its README).
+
+HTTP events are captured as the api function receives them: real requests through
+the gateway to a real runtime that echoes its event. SQS events are built from real
+messages received from the SQS server the way the poller receives them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model, SqsModel
+
+from queuefirst.local.events import sqs_event
+from queuefirst.local.http_server import GatewayServer
+from queuefirst.local.queues import EntityQueues
+from tests.http_client import RawClient
+
+pytestmark = pytest.mark.integration
+
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "aws_events"
+# Present on AWS only when the API configures them (mTLS, authorizers, route
+# parameters, stage variables) or the request carries them (cookies, a query, a body).
+HTTP_OPTIONAL = {
+    "cookies",
+    "queryStringParameters",
+    "body",
+    "pathParameters",
+    "stageVariables",
+    "requestContext.authentication",
+    "requestContext.authorizer",
+}
+# Maps whose keys are the request's own (header names, parameter names): only value types compare.
+FREE_MAPS = {"headers", "queryStringParameters", "pathParameters", "stageVariables"}
+FORMATS = {
+    "requestContext.time": r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000",
+    "requestContext.timeEpoch": r"\d{13}",
+    "md5OfBody": r"[0-9a-f]{32}",
+    "eventSourceARN": r"arn:aws:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+",
+    "attributes.SentTimestamp": r"\d{13}",
+    "attributes.ApproximateFirstReceiveTimestamp": r"\d{13}",
+    "attributes.ApproximateReceiveCount": r"[1-9]\d*",
+    "attributes.SequenceNumber": r"\d+",
+}
+
+
+def sample(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((SAMPLES / name).read_text())
+    return loaded
+
+
+def conforms(ours: dict[str, Any], aws: dict[str, Any], optional: set[str], path: str = "") -> list[str]:
+    """Every difference in keys, value types and formats between our event and AWS's sample."""
+    problems = []
+    for key in sorted(set(ours) | set(aws)):
+        where = f"{path}{key}"
+        if key not in ours:
+            if where not in optional:
+                problems.append(f"{where}: missing")
+            continue
+        if key not in aws:
+            if where not in optional:
+                problems.append(f"{where}: not in AWS's event")
+            continue
+        mine, theirs = ours[key], aws[key]
+        if type(mine) is not type(theirs):
+            problems.append(f"{where}: {type(mine).__name__}, AWS sends {type(theirs).__name__}")
+        elif where in FREE_MAPS:
+            problems += [f"{where}.{k}: not a string" for k, v in mine.items() if not isinstance(v, str)]
+        elif isinstance(mine, dict):
+            problems += conforms(mine, theirs, optional, f"{where}.")
+        elif where in FORMATS:
+            for value in (mine, theirs):
+                if not re.fullmatch(FORMATS[where], str(value)):
+                    problems.append(f"{where}: {value!r} is not in AWS's format")
+    return problems
+
+
+def test_the_samples_are_what_powertools_parses() -> None:
+    APIGatewayProxyEventV2Model.model_validate(sample("http_api_v2.json"))
+    SqsModel.model_validate(sample("sqs_standard.json"))
+    SqsModel.model_validate(sample("sqs_fifo.json"))
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /boards HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /my/path?parameter1=value1&parameter1=value2&parameter2=value HTTP/1.1\r\nHost: x\r\n"
+        b"Header2: value1\r\nHeader2: value2\r\nCookie: cookie1\r\nCookie: cookie2\r\nUser-Agent: agent\r\n"
+        b"Content-Type: text/plain\r\nContent-Length: 17\r\n\r\nHello from Lambda",
+    ],
+    ids=["bare GET", "AWS's sample request"],
+)
+def test_http_events_conform_to_aws(gateway: GatewayServer, request_bytes: bytes) -> None:
+    with RawClient("127.0.0.1", gateway.port) as client:
+        event = json.loads(client.request(request_bytes).body)
+    APIGatewayProxyEventV2Model.model_validate(event)
+    assert conforms(event, sample("http_api_v2.json"), HTTP_OPTIONAL) == []
+
+
+def test_the_sample_request_gives_the_samples_values(gateway: GatewayServer) -> None:
+    request = (
+        b"POST /my/path?parameter1=value1&parameter1=value2&parameter2=value HTTP/1.1\r\nHost: x\r\n"
+        b"Header1: value1\r\nHeader2: value1\r\nHeader2: value2\r\nCookie: cookie1\r\nCookie: cookie2\r\n"
+        b"Content-Type: text/plain\r\nContent-Length: 17\r\n\r\nHello from Lambda"
+    )
+    with RawClient("127.0.0.1", gateway.port) as client:
+        event = json.loads(client.request(request).body)
+    aws = sample("http_api_v2.json")
+    for key in (
+        "version",
+        "routeKey",
+        "rawPath",
+        "rawQueryString",
+        "cookies",
+        "queryStringParameters",
+        "body",
+    ):
+        assert event[key] == aws[key], key
+    assert {k: event["headers"][k] for k in ("header1", "header2")} == aws["headers"]
+    assert event["isBase64Encoded"] is False
+
+
+def test_sqs_events_conform_to_aws(sqs_client: Any, notes_queues: dict[str, EntityQueues]) -> None:
+    queue = notes_queues["boards"]
+    sqs_client.send_message(
+        QueueUrl=queue.url,
+        MessageBody="Test message.",
+        MessageGroupId="1",
+        MessageDeduplicationId=str(uuid.uuid4()),
+        MessageAttributes={
+            "text": {"DataType": "String", "StringValue": "myValue"},
+            "count": {"DataType": "Number", "StringValue": "3"},
+            "blob": {"DataType": "Binary", "BinaryValue": b"\x00\xff"},
+        },
+    )
+    # As the poller receives them (local/poller.py).
+    messages = sqs_client.receive_message(
+        QueueUrl=queue.url,
+        MaxNumberOfMessages=10,
+        WaitTimeSeconds=1,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    )["Messages"]
+    event = json.loads(json.dumps(sqs_event(messages, arn=queue.arn, region="us-east-1")))  # it serialises
+    SqsModel.model_validate(event)
+    (record,) = event["Records"]
+    fifo = sample("sqs_fifo.json")["Records"][0]
+    attributes = {f"messageAttributes.{name}" for name in record["messageAttributes"]}
+    optional = {"md5OfMessageAttributes", "messageAttributes", *attributes}
+    assert conforms(record, fifo, optional) == []
+    standard = sample("sqs_standard.json")["Records"][0]["messageAttributes"]["myAttribute"]
+    assert record["messageAttributes"]["text"] == standard
+    assert record["messageAttributes"]["count"] == {**standard, "stringValue": "3", "dataType": "Number"}
+    assert record["messageAttributes"]["blob"] == {
+        "binaryValue": "AP8=",  # base64, as JSON carries bytes
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": "Binary",
+    }
+    assert "binaryValue" not in record["messageAttributes"]["text"]
+    sqs_client.delete_message(QueueUrl=queue.url, ReceiptHandle=messages[0]["ReceiptHandle"])
