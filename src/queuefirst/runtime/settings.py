@@ -23,6 +23,13 @@ class CommonSettings(BaseSettings):
     db_pool_size: int = Field(default=2, alias="QUEUEFIRST_DB_POOL_SIZE")
     # On AWS: log in to RDS Proxy with an IAM token instead of a password.
     db_iam_auth: bool = Field(default=False, alias="QUEUEFIRST_DB_IAM_AUTH")
+    # The schema revision this image needs (baked at build time); unset: not checked.
+    schema_revision: str | None = Field(default=None, alias="QUEUEFIRST_SCHEMA_REVISION")
+    # Lambda's own: the published version running ("$LATEST" outside an alias), so
+    # metrics can be told apart per version during a canary.
+    function_version: str = Field(default="$LATEST", alias="AWS_LAMBDA_FUNCTION_VERSION")
+    # X-Ray through Powertools' Tracer: on where the infra turns it on, off locally.
+    tracing: bool = Field(default=False, alias="QUEUEFIRST_TRACING")
 
 
 class ApiSettings(CommonSettings):

@@ -12,10 +12,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from queuefirst.model.application import Application
 from queuefirst.store.access import DatabaseUsers, apply_grants
+from queuefirst.store.database import Database
 from queuefirst.store.engine import make_engine
+from queuefirst.store.revision import database_revision
 from queuefirst.store.schema import build_schema
 
 ENVIRONMENT = Path(__file__).resolve().parent / "migrations"
@@ -33,6 +36,21 @@ def alembic_config(database_url: str, app: Application) -> Config:
 
 def upgrade(database_url: str, app: Application) -> None:
     command.upgrade(alembic_config(database_url, app), "head")
+
+
+def current_revision(database_url: str) -> str | None:
+    """The revision the database is at (alembic_version); None before the first migration."""
+    database = Database(database_url)
+    try:
+        return database_revision(database.connection())
+    finally:
+        database.close()
+
+
+def head_revision(app: Application) -> str | None:
+    """The newest revision this application's code carries."""
+    heads = ScriptDirectory.from_config(alembic_config("postgresql://unused", app)).get_heads()
+    return heads[0] if heads else None
 
 
 def prepare(database_url: str, app: Application, users: DatabaseUsers | None) -> None:
