@@ -24,18 +24,19 @@ from queuefirst.store.schema import build_schema
 ENVIRONMENT = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(database_url: str, app: Application) -> Config:
+def alembic_config(database_url: str, app: Application, versions: Path | None = None) -> Config:
+    """`versions`: another folder of revisions than the application's (tests, tools)."""
     config = Config()
     config.set_main_option("script_location", str(ENVIRONMENT))
-    config.set_main_option("version_locations", str(app.migrations_dir))
+    config.set_main_option("version_locations", str(versions or app.migrations_dir))
     config.set_main_option("path_separator", "os")
     config.attributes["database_url"] = database_url
     config.attributes["application"] = app
     return config
 
 
-def upgrade(database_url: str, app: Application) -> None:
-    command.upgrade(alembic_config(database_url, app), "head")
+def upgrade(database_url: str, app: Application, versions: Path | None = None) -> None:
+    command.upgrade(alembic_config(database_url, app, versions), "head")
 
 
 def current_revision(database_url: str) -> str | None:
