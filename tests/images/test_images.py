@@ -104,6 +104,11 @@ def test_every_image_is_labelled_with_its_fingerprint(built: Built) -> None:
         if function["entity"]:
             assert labels["queuefirst.entity"] == function["entity"]
             assert f"QUEUEFIRST_ENTITY={function['entity']}" in info["Config"]["Env"]
+        if name != "base":
+            # The schema revision it needs: a label for tools, the variable for its init check.
+            revision = function["schema_revision"]
+            assert revision and labels["queuefirst.schema-revision"] == revision, name
+            assert f"QUEUEFIRST_SCHEMA_REVISION={revision}" in info["Config"]["Env"], name
         assert info["Config"]["User"] not in ("", "0", "root", "0:0")
         assert info["Config"]["Entrypoint"] == ["/lambda-entrypoint.sh"]
         assert info["Architecture"] == "amd64" and info["Os"] == "linux"
