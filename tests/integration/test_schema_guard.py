@@ -140,7 +140,9 @@ def _import_worker(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_composition_root_fails_init_on_a_database_behind(notes_url: str, sqs_endpoint: str) -> None:
+def test_the_composition_root_fails_init_on_a_database_behind_and_traces_only_when_asked(
+    notes_url: str, sqs_endpoint: str
+) -> None:
     base = {
         "QUEUEFIRST_APPLICATION": "notes",
         "QUEUEFIRST_ENTITY": "cards",
@@ -154,6 +156,10 @@ def test_the_composition_root_fails_init_on_a_database_behind(notes_url: str, sq
     assert current.returncode == 0, current.stderr
     # Tracing off (the default off AWS): the X-Ray SDK is never imported.
     assert current.stdout.strip().splitlines()[-1] == "none"
+    # On where the infra turns it on (QUEUEFIRST_TRACING, with X-Ray active on the function).
+    traced = _import_worker(base | {"QUEUEFIRST_SCHEMA_REVISION": HEAD, "QUEUEFIRST_TRACING": "true"})
+    assert traced.returncode == 0, traced.stderr
+    assert traced.stdout.strip().splitlines()[-1] == "xray"
 
 
 def test_the_migrations_function_reports_and_moves_the_revision(
