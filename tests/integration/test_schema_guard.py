@@ -174,3 +174,41 @@ def test_the_migrations_function_reports_and_moves_the_revision(
     moved = migrate.handler({}, None)  # as the deploy trigger and `deploy --migrate` invoke it
     assert (moved["revision"], moved["head"]) == (HEAD, HEAD)
     assert notes_app.migrations_dir.is_dir()
+
+
+def test_under_the_real_runtime_a_version_behind_answers_the_probe_with_an_init_error(
+    rie_path: str, tmp_path: Path, notes_url: str, sqs_endpoint: str
+) -> None:
+    """What `queuefirst deploy`'s probe and the CDK trigger see: AWS's runtime emulator and
+    `python -m awslambdaric`, as in the images, report the init error with its type."""
+    from queuefirst.local.functions import FunctionSpec
+    from queuefirst.local.launchers import ProcessLauncher
+    from queuefirst.local.runtime import RuntimePool
+
+    def probe(needs: str) -> Any:
+        env = {
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "apps"), str(ROOT / "src")]),
+            "QUEUEFIRST_APPLICATION": "notes",
+            "QUEUEFIRST_ENTITY": "cards",
+            "DATABASE_URL": notes_url,
+            "SQS_ENDPOINT_URL": sqs_endpoint,
+            "QUEUEFIRST_SCHEMA_REVISION": needs,
+        }
+        spec = FunctionSpec("notes-cards-worker", "queuefirst.functions.worker.handler", env, 30, 256, 1)
+        pool = RuntimePool(spec, ProcessLauncher(Path(rie_path)), tmp_path / needs).start()
+        try:
+            return pool.invoke(dict(PROBE_EVENT))
+        finally:
+            pool.stop()
+
+    behind = probe("0002")
+    assert not behind.ok and (behind.error or "").startswith(
+        "SchemaBehind: the database schema is at revision 0001"
+    )
+    current = probe(HEAD)
+    assert current.ok and current.payload["schema"] == {
+        "needs": HEAD,
+        "database": HEAD,
+        "ok": True,
+        "version": "$LATEST",
+    }
