@@ -11,9 +11,10 @@ A function whose database is older than its image needs refuses to start:
 the guard runs one query when the function's connection opens (at init in
 the composition roots), logs one line saying what to run, and raises
 `SchemaBehind`, so Lambda reports an init error for the whole invocation
-instead of failing record after record. Deploys probe a new version with
-`PROBE_EVENT` before any traffic moves to it (`queuefirst deploy`, and the
-CDK trigger that invokes each new version before its alias).
+instead of failing record after record. Deploys ask a new version before any
+traffic moves to it: `queuefirst deploy` invokes it with `PROBE_EVENT` (the
+answer names both revisions), the CDK trigger with an empty event (its init
+is the check).
 """
 
 from __future__ import annotations
