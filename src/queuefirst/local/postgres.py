@@ -13,6 +13,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,7 +156,28 @@ class EmbeddedPostgres:
             user=user,
             group=group,
         )
+        _wait_for_sessions(self.url, timeout)
         return self
 
     def stop(self) -> None:
         stop_process(self.process, signal.SIGINT, timeout=20)  # SIGINT: PostgreSQL's "fast" shutdown
+
+
+def _wait_for_sessions(url: str, timeout: float) -> None:
+    """The port opens before the server takes sessions ("the database system is starting
+    up" while it recovers, longer on a loaded machine): ready means a session opens."""
+    import psycopg
+
+    from queuefirst.store.database import conninfo
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg.connect(**conninfo(url), connect_timeout=2).close()
+            return
+        except psycopg.OperationalError as error:
+            if time.monotonic() > deadline:
+                raise PostgresError(
+                    f"PostgreSQL did not take sessions within {timeout:g}s: {error}"
+                ) from None
+            time.sleep(0.1)
