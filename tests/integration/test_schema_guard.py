@@ -212,3 +212,25 @@ def test_under_the_real_runtime_a_version_behind_answers_the_probe_with_an_init_
         "ok": True,
         "version": "$LATEST",
     }
+
+
+def test_the_api_answers_the_probe_and_refuses_a_database_behind(
+    notes: Registry, notes_url: str, sqs_endpoint: str
+) -> None:
+    from queuefirst.api.root import build_api
+    from queuefirst.runtime.settings import ApiSettings
+
+    def settings(needs: str) -> ApiSettings:
+        return ApiSettings(
+            DATABASE_URL=notes_url, SQS_ENDPOINT_URL=sqs_endpoint, QUEUEFIRST_SCHEMA_REVISION=needs
+        )  # type: ignore[call-arg]
+
+    api = build_api(notes, settings(HEAD), open_now=True)
+    assert api(PROBE_EVENT, Context())["schema"] == {
+        "needs": HEAD,
+        "database": HEAD,
+        "ok": True,
+        "version": "$LATEST",
+    }  # type: ignore[arg-type]
+    with pytest.raises(SchemaBehind):
+        build_api(notes, settings("0002"), open_now=True)
