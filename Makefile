@@ -62,13 +62,15 @@ bench: $(STAMP)
 images: $(STAMP)
 	scripts/install-docker.sh
 	$(VENV)/bin/queuefirst bakefile
-	PYTHON_BASE=$$(scripts/make-python-base.sh) FINGERPRINTS=$$($(VENV)/bin/queuefirst plan --fingerprints) docker buildx bake
+	PYTHON_BASE=$$(scripts/make-python-base.sh) FINGERPRINTS=$$($(VENV)/bin/queuefirst plan --fingerprints) \
+	  SCHEMA_REVISIONS=$$($(VENV)/bin/queuefirst plan --schema-revisions) docker buildx bake
 
 images-push: $(STAMP)
 	scripts/install-docker.sh
 	scripts/start-registry.sh
 	$(VENV)/bin/queuefirst bakefile
-	PYTHON_BASE=$$(scripts/make-python-base.sh) FINGERPRINTS=$$($(VENV)/bin/queuefirst plan --fingerprints) REGISTRY=localhost:5000/ docker buildx bake --push
+	PYTHON_BASE=$$(scripts/make-python-base.sh) FINGERPRINTS=$$($(VENV)/bin/queuefirst plan --fingerprints) \
+	  SCHEMA_REVISIONS=$$($(VENV)/bin/queuefirst plan --schema-revisions) REGISTRY=localhost:5000/ docker buildx bake --push
 
 synth: $(STAMP)
 	cd infra && ../$(PY) app.py

@@ -5,7 +5,8 @@
 #   docker buildx bake worker-customers      # one function (also: group "customers")
 #   PYTHON_BASE=$(scripts/make-python-base.sh) docker buildx bake
 #   REGISTRY=localhost:5000/ TAG=abc123 docker buildx bake --push
-#   FINGERPRINTS=$(queuefirst plan --fingerprints) docker buildx bake
+#   FINGERPRINTS=$(queuefirst plan --fingerprints) SCHEMA_REVISIONS=$(queuefirst plan --schema-revisions) \
+#     docker buildx bake
 #
 # Images: ${REGISTRY}${APP}-api:${TAG}, ${REGISTRY}${APP}-<entity>-worker:${TAG}.
 # Single-platform images without attestations: Lambda rejects OCI image indexes.
@@ -38,6 +39,12 @@ variable "FINGERPRINTS" {
   # JSON object {"<function>": "<sha256>"} from `queuefirst plan --fingerprints`.
   default = "{}"
 }
+variable "SCHEMA_REVISIONS" {
+  # JSON object {"<target>": "<revision>"} from `queuefirst plan --schema-revisions`: the
+  # schema revision each function image needs, baked in as a label and an environment
+  # variable. The api and worker builds fail without it (see their Dockerfiles).
+  default = "{}"
+}
 variable "CA_BUNDLE" {
   # CA bundle for a TLS-intercepting proxy, given to pip as the build secret "cacert".
   default = "/etc/ssl/certs/ca-certificates.crt"
@@ -60,6 +67,11 @@ function "image" {
 function "fingerprint" {
   params = [fn]
   result = lookup(jsondecode(FINGERPRINTS), fn, "")
+}
+
+function "schema_revision" {
+  params = [fn]
+  result = lookup(jsondecode(SCHEMA_REVISIONS), fn, "")
 }
 
 target "_common" {
@@ -99,10 +111,14 @@ target "api" {
   inherits   = ["_common"]
   dockerfile = "images/api/Dockerfile"
   contexts   = { base = "target:base" }
+  args = {
+    SCHEMA_REVISION = schema_revision("api")
+  }
   labels = {
     "org.opencontainers.image.title" = "${APP}-api"
     "queuefirst.function"            = "api"
     "queuefirst.fingerprint"         = fingerprint("api")
+    "queuefirst.schema-revision"     = schema_revision("api")
   }
   tags = [image("api")]
 }
@@ -114,13 +130,15 @@ target "worker" {
   dockerfile = "images/worker/Dockerfile"
   contexts   = { base = "target:base" }
   args = {
-    ENTITY = entity
+    ENTITY          = entity
+    SCHEMA_REVISION = schema_revision("worker-${entity}")
   }
   labels = {
     "org.opencontainers.image.title" = "${APP}-${entity}-worker"
     "queuefirst.function"            = "worker-${entity}"
     "queuefirst.entity"              = entity
     "queuefirst.fingerprint"         = fingerprint("worker-${entity}")
+    "queuefirst.schema-revision"     = schema_revision("worker-${entity}")
   }
   tags = [image("${entity}-worker")]
 }

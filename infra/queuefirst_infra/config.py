@@ -19,6 +19,7 @@ from typing import Any
 from queuefirst_infra.errors import InfraConfigError
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 BOOTSTRAP_TAG = "bootstrap"
 
@@ -95,7 +96,8 @@ class InfraConfig:
     api_throttle_rate: int = 200
     api_throttle_burst: int = 400
     log_retention_days: int = 365
-    alarm_topic_arn: str | None = None
+    # Who the alarms reach: addresses subscribed by email to <app>-alarms (comma-separated).
+    alarm_email: str | None = None
 
     @classmethod
     def from_context(cls, get: Any) -> InfraConfig:
@@ -107,7 +109,7 @@ class InfraConfig:
                 continue
             if item.name == "images":
                 values["images"] = _load_images(raw)
-            elif item.name == "alarm_topic_arn":
+            elif item.name == "alarm_email":
                 values[item.name] = str(raw)
             else:
                 kind = float if item.name in ("db_min_acu", "db_max_acu") else int
@@ -135,6 +137,13 @@ class InfraConfig:
             )
         for function, value in self.images.items():
             ImageRef.parse(function, value)
+        for email in self.alarm_emails:
+            if not _EMAIL.match(email):
+                raise InfraConfigError(f"alarm_email: {email!r} is not an email address")
+
+    @property
+    def alarm_emails(self) -> list[str]:
+        return [e.strip() for e in (self.alarm_email or "").split(",") if e.strip()]
 
     def image(self, function: str) -> ImageRef | None:
         value = self.images.get(function)

@@ -24,6 +24,9 @@ from queuefirst_infra.network import ISOLATED, Network
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_16_13  # major 16, as the local stack
 PORT = 5432
 ADMIN_USER = "queuefirst_admin"
+# RDS Proxy presents ACM certificates, which chain to Amazon Root CA 1 (not to the RDS
+# CA bundle): the base image ships that root here (images/base/Dockerfile).
+PROXY_CA_FILE = "/etc/ssl/queuefirst/amazon-root-ca-1.pem"
 
 
 class Database(Construct):
@@ -130,6 +133,13 @@ class Database(Construct):
         self.cluster.connections.allow_from(network.migrations, db_port, "migrations to cluster")
         self.proxy.connections.allow_from(network.functions, db_port, "functions to proxy")
 
-    def url(self, user: str, host: str) -> str:
-        """The DATABASE_URL of a function; the password is an IAM token made at connect time."""
-        return f"postgresql+psycopg://{user}@{host}:{PORT}/{self.database_name}?sslmode=require"
+    def url(self, user: str, host: str, *, through_proxy: bool = True) -> str:
+        """The DATABASE_URL of a function; the password is an IAM token made at connect time.
+
+        Through the proxy, TLS verifies the proxy's certificate and name
+        (`verify-full` against the Amazon root the image ships).
+        """
+        base = f"postgresql+psycopg://{user}@{host}:{PORT}/{self.database_name}"
+        if through_proxy:
+            return f"{base}?sslmode=verify-full&sslrootcert={PROXY_CA_FILE}"
+        return f"{base}?sslmode=require"

@@ -16,7 +16,7 @@ served one batch at a time, in order, and commands are deduplicated by id.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack, triggers
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -29,6 +29,7 @@ from queuefirst.model.entity import Entity
 from queuefirst.model.limits import DLQ_RETENTION_SECONDS, QUEUE_RETENTION_SECONDS
 from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
+from queuefirst_infra.alerting import alarm_topic
 from queuefirst_infra.config import InfraConfig
 from queuefirst_infra.functions import ImageFunction, ImageFunctionSpec, image_function, role_arn
 from queuefirst_infra.monitoring import function_alarms, queue_alarms, worker_dashboard
@@ -59,6 +60,7 @@ class EntityStack(Stack):
         self.key = self._key(registry)
         self.dead_letter_queue, self.queue = self._queues()
         self.worker = self._worker(shared, config)
+        self._schema_gate()
         self._event_source()
         self._permissions(shared)
         self.alarms = self._alarms(config)
@@ -151,6 +153,25 @@ class EntityStack(Stack):
             security_group=shared.network.functions,
         )
 
+    def _schema_gate(self) -> None:
+        """Each new version is invoked before the `live` alias moves to it.
+
+        Its init checks the database's schema revision against the one its
+        image needs (`queuefirst.store.revision`); a database behind fails the
+        init, so this trigger fails and CloudFormation rolls the stack back,
+        showing the function's message (what to run) before any record reaches
+        the new version. `cdk deploy <app>-<entity>` thus cannot outrun the
+        migrations, which deploying the shared stack runs first.
+        """
+        triggers.Trigger(
+            self,
+            "SchemaGate",
+            handler=self.worker.function,  # its current version: the one the alias is about to take
+            execute_on_handler_change=True,
+            execute_before=[self.worker.alias],
+            timeout=Duration.seconds(self.entity.scaling.timeout_seconds + 60),
+        )
+
     def _event_source(self) -> None:
         # FIFO: at most ten messages a batch and no batching window (AWS allows neither).
         self.worker.alias.add_event_source(
@@ -176,9 +197,8 @@ class EntityStack(Stack):
         )
 
     def _alarms(self, config: InfraConfig) -> list[cloudwatch.Alarm]:
-        alarms = function_alarms(
-            self, self.worker.function, self.function_name, config.alarm_topic_arn, worker=True
-        )
+        topic = alarm_topic(self, self.app)
+        alarms = function_alarms(self, self.worker.function, self.function_name, topic, worker=True)
         alarms += queue_alarms(
             self,
             queue=self.queue,
@@ -186,6 +206,6 @@ class EntityStack(Stack):
             dead_letter_queue=self.dead_letter_queue,
             dead_letter_queue_name=names.dead_letter_queue_name(self.app, self.entity.name),
             scaling=self.entity.scaling,
-            topic_arn=config.alarm_topic_arn,
+            topic=topic,
         )
         return alarms

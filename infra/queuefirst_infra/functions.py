@@ -112,7 +112,9 @@ def image_function(
         memory_size=spec.memory_mb,
         timeout=Duration.seconds(spec.timeout_seconds),
         reserved_concurrent_executions=spec.reserved_concurrency,
-        environment=dict(spec.environment),
+        # X-Ray on every function; the code's own tracer follows QUEUEFIRST_TRACING.
+        environment={**spec.environment, "QUEUEFIRST_TRACING": "true"},
+        tracing=lambda_.Tracing.ACTIVE,
         vpc=vpc,
         vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
         security_groups=[security_group],

@@ -1,4 +1,8 @@
-"""Alarms and a dashboard for one function and, for workers, its queues."""
+"""Alarms and a dashboard for one function and, for workers, its queues.
+
+Every alarm notifies the application's alarm topic (`queuefirst_infra.alerting`)
+when it fires and when it clears.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from queuefirst.model.entity import Scaling
+from queuefirst.model.limits import DLQ_RETENTION_SECONDS
 from queuefirst.model.names import METRICS_NAMESPACE
 from queuefirst_infra import naming
 
@@ -41,10 +46,7 @@ def _above(
     )
 
 
-def _notify(scope: Construct, alarms: list[cloudwatch.Alarm], topic_arn: str | None) -> None:
-    if topic_arn is None:
-        return
-    topic = sns.Topic.from_topic_arn(scope, "AlarmTopic", topic_arn)
+def _notify(alarms: list[cloudwatch.Alarm], topic: sns.ITopic) -> None:
     for alarm in alarms:
         alarm.add_alarm_action(actions.SnsAction(topic))
         alarm.add_ok_action(actions.SnsAction(topic))
@@ -67,14 +69,15 @@ def function_alarms(
     scope: Construct,
     function: lambda_.IFunction,
     function_name: str,
-    topic_arn: str | None,
+    topic: sns.ITopic,
     *,
     worker: bool = False,
 ) -> list[cloudwatch.Alarm]:
-    """Errors (the alarm `queuefirst deploy --strategy canary` watches) and throttles.
+    """Errors and throttles, of every version together (a canary judges its own version
+    from the per-version figures instead, see `queuefirst.ops.canary`).
 
-    A worker's errors include the records it reports failed, so a canary whose
-    every record fails still rolls back.
+    A worker's errors include the records it reports failed: a partial batch
+    failure is no Lambda error, yet its records retry and may dead-letter.
     """
     errors: cloudwatch.IMetric = function.metric_errors(period=PERIOD, statistic="Sum")
     if worker:
@@ -102,7 +105,7 @@ def function_alarms(
             threshold=0,
         ),
     ]
-    _notify(scope, alarms, topic_arn)
+    _notify(alarms, topic)
     return alarms
 
 
@@ -119,18 +122,56 @@ def queue_alarms(
     dead_letter_queue: sqs.Queue,
     dead_letter_queue_name: str,
     scaling: Scaling,
-    topic_arn: str | None,
+    topic: sns.ITopic,
 ) -> list[cloudwatch.Alarm]:
+    """The queue's oldest message, and three dead-letter alarms.
+
+    SQS does not count messages its redrive policy moves into a dead-letter
+    queue in that queue's NumberOfMessagesSent, so arrivals are read from the
+    depth: `-arrivals` fires whenever it rises (DIFF of two minutes' depths)
+    and clears when it stops, so each new dead letter notifies again even
+    while older ones wait; `-visible` fires on the first one (DIFF needs a
+    minute before it, which an idle queue has not published); `-oldest` fires
+    when a dead letter has waited half the dead-letter queue's retention,
+    days before SQS deletes it unread.
+    """
+    depth = dead_letter_queue.metric_approximate_number_of_messages_visible(
+        period=PERIOD, statistic="Maximum"
+    )
     alarms = [
         _above(
             scope,
             "DeadLettersAlarm",
             name=f"{dead_letter_queue_name}-visible",
             description=f"messages parked in {dead_letter_queue_name}; inspect and redrive",
-            metric=dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=PERIOD, statistic="Maximum"
+            metric=depth,
+            threshold=0,
+        ),
+        _above(
+            scope,
+            "DeadLetterArrivalsAlarm",
+            name=f"{dead_letter_queue_name}-arrivals",
+            description=f"new dead letters in {dead_letter_queue_name}; `queuefirst dlq show` says why",
+            metric=cloudwatch.MathExpression(
+                expression="DIFF(depth)",
+                using_metrics={"depth": depth},
+                label="new dead letters",
+                period=PERIOD,
             ),
             threshold=0,
+        ),
+        _above(
+            scope,
+            "OldestDeadLetterAlarm",
+            name=f"{dead_letter_queue_name}-oldest",
+            description=(
+                f"a dead letter in {dead_letter_queue_name} has waited half its retention "
+                f"({DLQ_RETENTION_SECONDS // 86400} days); redrive or discard it before SQS deletes it"
+            ),
+            metric=dead_letter_queue.metric_approximate_age_of_oldest_message(
+                period=PERIOD, statistic="Maximum"
+            ),
+            threshold=oldest_dead_letter_threshold(),
         ),
         _above(
             scope,
@@ -142,8 +183,13 @@ def queue_alarms(
             evaluation_periods=3,
         ),
     ]
-    _notify(scope, alarms, topic_arn)
+    _notify(alarms, topic)
     return alarms
+
+
+def oldest_dead_letter_threshold() -> int:
+    """Half the dead-letter retention: days to act before the message expires."""
+    return DLQ_RETENTION_SECONDS // 2
 
 
 def worker_dashboard(

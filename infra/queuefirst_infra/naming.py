@@ -17,6 +17,7 @@ from queuefirst.model.names import (
 
 __all__ = [
     "admin_function_name",
+    "alarm_topic_name",
     "api_db_user",
     "entity_stack_name",
     "error_alarm_name",
@@ -47,6 +48,11 @@ def repository_name(app: str, function: str) -> str:
     if function == migrations_function_name(app):
         return names.api_function_name(app)
     return function
+
+
+def alarm_topic_name(app: str) -> str:
+    """The SNS topic every alarm of the application notifies."""
+    return f"{app}-alarms"
 
 
 def api_db_user(app: str) -> str:

@@ -15,6 +15,7 @@ from queuefirst.model import names
 from queuefirst.model.application import Application
 from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
+from queuefirst_infra.alerting import AlarmTopic
 from queuefirst_infra.config import InfraConfig
 from queuefirst_infra.database import ADMIN_USER, Database
 from queuefirst_infra.functions import ImageFunction, ImageFunctionSpec, image_function, retention
@@ -47,6 +48,7 @@ class SharedStack(Stack):
         app = registry.app
         self.application = application
         self.app_name = app
+        self.alarms = AlarmTopic(self, "Alarms", app=app, emails=config.alarm_emails)
         self.network = Network(self, "Network")
         self.database = Database(
             self,
@@ -93,12 +95,13 @@ class SharedStack(Stack):
             )
         )
         self.database.proxy.grant_connect(self.api.role, naming.api_db_user(app))
-        function_alarms(self.api.function, self.api.function, api_name, config.alarm_topic_arn)
+        function_alarms(self.api.function, self.api.function, api_name, self.alarms.topic)
         self.http_api = self._http_api(app, self.api, config)
 
         # -- migrations: same image family as the api, run on every deploy that changes it
         self.migrations = self._migrations(app, registry, config)
         CfnOutput(self, "ApiUrl", value=self.http_api_url)
+        CfnOutput(self, "AlarmTopicArn", value=self.alarms.topic.topic_arn)
 
     def _http_api(self, app: str, api: ImageFunction, config: InfraConfig) -> apigwv2.HttpApi:
         http_api = apigwv2.HttpApi(
@@ -156,7 +159,11 @@ class SharedStack(Stack):
                 reserved_concurrency=1,
                 environment={
                     "QUEUEFIRST_APPLICATION": self.application.package,
-                    "DATABASE_URL": database.url(ADMIN_USER, database.cluster.cluster_endpoint.hostname),
+                    # Straight to the cluster, whose certificate is signed by the RDS CA, not
+                    # the Amazon root the image trusts for the proxy: encrypted, not verified.
+                    "DATABASE_URL": database.url(
+                        ADMIN_USER, database.cluster.cluster_endpoint.hostname, through_proxy=False
+                    ),
                     "QUEUEFIRST_DB_SECRET_ARN": database.admin_secret.secret_arn,
                     # The users the migrations create and grant (see database.py).
                     "QUEUEFIRST_DB_USERS": json.dumps(

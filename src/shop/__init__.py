@@ -7,4 +7,6 @@ descriptor (named in pyproject.toml's [tool.queuefirst]).
 
 from queuefirst import Application
 
-application = Application(name="shop", package=__name__)
+# Revision 0002 re-founded the store (it drops 0001's tables, which nothing had been
+# deployed on): the expand/contract check starts after it.
+application = Application(name="shop", package=__name__, schema_baseline="0002")

@@ -126,9 +126,7 @@ def test_nothing_is_lost_while_runtimes_die_and_the_database_restarts(
         stop.set()
         killer.join()
         statuses, unsettled = _wait_settled(database.url, sent, workload.poison_ids, timeout=600)
-        assert unsettled == workload.poison_ids, (
-            "every accepted command is applied or rejected, but the poison"
-        )
+        assert unsettled == workload.poison_ids, _explain(stack, sent, unsettled - workload.poison_ids)
         stack.eventually(
             lambda: _dead_letters(stack, "products") == POISON, timeout=180, what="the poison dead-lettered"
         )
@@ -156,6 +154,16 @@ def test_nothing_is_lost_while_runtimes_die_and_the_database_restarts(
         if killer.is_alive():
             killer.join()
         stop_stack(stack)
+
+
+def _explain(stack: RunningStack, sent: dict[str, str], unsettled: set[str]) -> str:
+    """Why commands never settled: each one's entity, and every entity's dead letters with reasons."""
+    lines = [f"{len(unsettled)} accepted commands neither applied nor rejected:"]
+    lines += [f"  {cid} ({sent[cid]})" for cid in sorted(unsettled)]
+    for entity in sorted({sent[cid] for cid in unsettled}):
+        lines.append(f"dead letters of {entity}:")
+        lines.append(stack.cli("dlq", "show", entity).stdout)
+    return "\n".join(lines)
 
 
 def _dead_letters(stack: RunningStack, entity: str) -> int:

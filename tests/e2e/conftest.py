@@ -64,7 +64,34 @@ class RunningStack:
         lines = [line for line in self.log().splitlines() if " GET " not in line]
         tail = "\n".join(lines[-60:])
         dead = self.cli("dlq", "ls").stdout
-        raise AssertionError(f"{what} not reached in {timeout}s; dead letters:\n{dead}\nstack log:\n{tail}")
+        raise AssertionError(
+            f"{what} not reached in {timeout}s; dead letters:\n{dead}\nqueues: {self.queue_depths()}\n"
+            f"stack log:\n{tail}"
+        )
+
+    def queue_depths(self) -> dict[str, tuple[str, str]]:
+        """Each queue's (visible, in flight) messages, as SQS approximates them."""
+        import boto3
+
+        state = self.state
+        client = boto3.client(
+            "sqs",
+            endpoint_url=state["sqs_endpoint_url"],
+            region_name=state["region"],
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        depths = {}
+        for url in client.list_queues().get("QueueUrls", []):
+            attributes = client.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            depths[url.rsplit("/", 1)[-1]] = (
+                attributes["ApproximateNumberOfMessages"],
+                attributes["ApproximateNumberOfMessagesNotVisible"],
+            )
+        return depths
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

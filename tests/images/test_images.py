@@ -3,6 +3,7 @@ Emulator: contents, layering, labels, invocation, push and pull by digest."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -104,6 +105,11 @@ def test_every_image_is_labelled_with_its_fingerprint(built: Built) -> None:
         if function["entity"]:
             assert labels["queuefirst.entity"] == function["entity"]
             assert f"QUEUEFIRST_ENTITY={function['entity']}" in info["Config"]["Env"]
+        if name != "base":
+            # The schema revision it needs: a label for tools, the variable for its init check.
+            revision = function["schema_revision"]
+            assert revision and labels["queuefirst.schema-revision"] == revision, name
+            assert f"QUEUEFIRST_SCHEMA_REVISION={revision}" in info["Config"]["Env"], name
         assert info["Config"]["User"] not in ("", "0", "root", "0:0")
         assert info["Config"]["Entrypoint"] == ["/lambda-entrypoint.sh"]
         assert info["Architecture"] == "amd64" and info["Os"] == "linux"
@@ -477,3 +483,32 @@ def test_readme_walkthrough_against_dev_with_images(built: Built, rie_path: str)
         ["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, check=True
     ).stdout.split()
     assert not [n for n in names if n.startswith("queuefirst-shop-")], "containers left behind"
+
+
+def test_the_base_trusts_the_root_rds_proxy_certificates_chain_to(built: Built) -> None:
+    """`sslmode=verify-full` to RDS Proxy (ACM certificates) needs Amazon Root CA 1 in the image,
+    at the path the infra's DATABASE_URL names, byte for byte the file the repository pins."""
+    from queuefirst_infra.database import PROXY_CA_FILE
+
+    script = (
+        "import hashlib, ssl, sys; path = sys.argv[1]; "
+        "ctx = ssl.create_default_context(cafile=path); "
+        "print(hashlib.sha256(open(path, 'rb').read()).hexdigest()); "
+        "print([dict(x[0] for x in c['subject'])['commonName'] for c in ctx.get_ca_certs()])"
+    )
+    out = run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--entrypoint",
+            "python",
+            built.image("worker-orders"),
+            "-c",
+            script,
+            PROXY_CA_FILE,
+        ]
+    ).stdout.split("\n")
+    pinned = hashlib.sha256((ROOT / "images" / "base" / "amazon-root-ca-1.pem").read_bytes()).hexdigest()
+    assert out[0] == pinned == "2c43952ee9e000ff2acc4e2ed0897c0a72ad5fa72c3d934e81741cbd54f05bd1"
+    assert out[1] == "['Amazon Root CA 1']"

@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 from queuefirst.ops.cli import main
-from queuefirst.ops.plan import entities_in_tree, run
+from queuefirst.ops.plan import compute_plan, entities_in_tree, run, schema_revisions
 
 from .conftest import ROOT, SHOP
 
@@ -81,3 +81,24 @@ def test_the_lock_pins_every_runtime_dependency_at_pyprojects_version() -> None:
             f"{requirement} is not locked: run scripts/lock.sh"
         )
     assert "--hash=sha256:" in lock
+
+
+def test_each_image_needs_the_newest_revision_that_added_what_it_uses(scratch_repo: Path) -> None:
+    """A revision adding a column to orders moves the orders worker's and the api's revision
+    (and so their fingerprints), and no other worker's."""
+    before = compute_plan(scratch_repo, SHOP)
+    assert json.loads(plan("--root", str(scratch_repo), "--schema-revisions")) == schema_revisions(before)
+    (scratch_repo / "src/shop/migrations/versions/0003_gift_message.py").write_text(
+        '"""gift message"""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
+        'revision = "0003"\ndown_revision = "0002"\nbranch_labels = None\ndepends_on = None\n\n\n'
+        "def upgrade() -> None:\n"
+        '    op.add_column("orders", sa.Column("gift_message", sa.Text(), nullable=True))\n'
+    )
+    after = compute_plan(scratch_repo, SHOP)
+    assert schema_revisions(after) == schema_revisions(before) | {"api": "0003", "worker-orders": "0003"}
+    moved = {
+        n
+        for n in after["functions"]
+        if after["functions"][n]["fingerprint"] != before["functions"][n]["fingerprint"]
+    }
+    assert moved == {"api", "worker-orders"}

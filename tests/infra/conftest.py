@@ -8,10 +8,12 @@ CloudWatch APIs.
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -44,7 +46,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """moto's server mode in a subprocess: the AWS APIs the deploy command calls."""
+    """moto's server mode in a subprocess: the AWS APIs the deploy command calls.
+
+    moto cannot run an image function, so its Lambda runs in "simple" mode: an
+    invocation answers with the next payload a test queued (`/moto-api/static/
+    lambda-simple/response`), or echoes its event when none is queued.
+    """
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-p", str(port)],
@@ -61,8 +68,16 @@ def moto_endpoint() -> Iterator[str]:
                 process.kill()
                 raise RuntimeError("moto server did not start") from None
             time.sleep(0.1)
+    endpoint = f"http://127.0.0.1:{port}"
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/config",
+        data=json.dumps({"lambda": {"use_docker": False}}).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=10).close()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield endpoint
     finally:
         process.terminate()
         try:

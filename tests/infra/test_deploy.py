@@ -1,10 +1,11 @@
-"""`queuefirst deploy` against moto's server mode.
+"""`queuefirst deploy` against moto's server mode: the schema gate and the plain rollout.
 
-AWS itself can't run here, so the Lambda and CloudWatch APIs are moto's
-(a real HTTP server in a subprocess); functions are created, updated,
-published and aliased there, never invoked. Time is injected: a canary of
-ten minutes runs in no time, and the "sleep" is where the test flips the
-alarm, as a failing new version would.
+AWS itself can't run here, so the Lambda API is moto's (a real HTTP server in
+a subprocess); functions are created, updated, published and aliased there.
+moto cannot run an image, so the new version's answer to the schema probe and
+the migrations function's answer are queued for moto to give (what each
+really answers is tested against real PostgreSQL in
+tests/integration/test_schema_guard.py).
 """
 
 from __future__ import annotations
@@ -12,70 +13,13 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import boto3
 import pytest
 
 from queuefirst.ops import deploy
-from queuefirst.ops.deploy import error_alarm_name
-
-ACCOUNT = "123456789012"
-
-
-def image(repository: str, digit: str) -> str:
-    return f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/{repository}@sha256:{digit * 64}"
-
-
-class Aws:
-    def __init__(self, endpoint: str) -> None:
-        kwargs: dict[str, Any] = {"region_name": "us-east-1", "endpoint_url": endpoint}
-        self.endpoint = endpoint
-        self.lambda_ = boto3.client("lambda", **kwargs)
-        self.cloudwatch = boto3.client("cloudwatch", **kwargs)
-        self.iam = boto3.client("iam", **kwargs)
-
-    def function(self, *, alarm: bool = True) -> str:
-        """A worker-like function at version 1 behind `live`, and its error alarm."""
-        name = f"shop-t{uuid.uuid4().hex[:8]}-worker"
-        role = self.iam.create_role(
-            RoleName=name,
-            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-        )["Role"]["Arn"]
-        self.lambda_.create_function(
-            FunctionName=name,
-            Role=role,
-            PackageType="Image",
-            Code={"ImageUri": image(name, "1")},
-            Publish=True,
-        )
-        self.lambda_.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
-        if alarm:
-            self.cloudwatch.put_metric_alarm(
-                AlarmName=error_alarm_name(name),
-                Namespace="AWS/Lambda",
-                MetricName="Errors",
-                Dimensions=[{"Name": "FunctionName", "Value": name}],
-                Statistic="Sum",
-                Period=60,
-                EvaluationPeriods=1,
-                Threshold=0,
-                ComparisonOperator="GreaterThanThreshold",
-            )
-            self.cloudwatch.set_alarm_state(
-                AlarmName=error_alarm_name(name), StateValue="OK", StateReason="quiet"
-            )
-        return name
-
-    def alias(self, name: str) -> dict[str, Any]:
-        alias: dict[str, Any] = self.lambda_.get_alias(FunctionName=name, Name="live")
-        return alias
-
-    def image_of(self, name: str, qualifier: str | None = None) -> str:
-        kwargs = {"FunctionName": name} | ({"Qualifier": qualifier} if qualifier else {})
-        return str(self.lambda_.get_function(**kwargs)["Code"]["ImageUri"])
+from tests.infra.moto_aws import Aws, image, probe_answer, weights
 
 
 @pytest.fixture
@@ -89,127 +33,143 @@ def parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-def run(aws: Aws, *argv: str, sleep: Callable[[float], None] | None = None) -> tuple[int, str]:
+def run(
+    aws: Aws, *argv: str, sleep: Callable[[float], None] | None = None, lambda_api: Any = None
+) -> tuple[int, str]:
     out = io.StringIO()
     args = parse("deploy", *argv, "--endpoint-url", aws.endpoint, "--region", "us-east-1")
-    code = deploy.run(args, sleep=sleep or (lambda _: None), out=out)
+    clients = (lambda_api, aws.cloudwatch) if lambda_api is not None else None
+    code = deploy.run(args, sleep=sleep or (lambda _: None), out=out, clients=clients)
     return code, out.getvalue()
 
 
-def weights(alias: dict[str, Any]) -> dict[str, float]:
-    return dict(alias.get("RoutingConfig", {}).get("AdditionalVersionWeights", {}) or {})
-
-
-def test_all_at_once_updates_publishes_and_moves_the_alias(aws: Aws) -> None:
+def test_all_at_once_updates_publishes_probes_and_moves_the_alias(aws: Aws) -> None:
     name = aws.function()
     new_image = image(name, "2")
+    aws.answers(probe_answer())
     code, out = run(aws, name, "--image", new_image)
     assert code == 0, out
     alias = aws.alias(name)
-    assert alias["FunctionVersion"] == "2"
-    assert weights(alias) == {}
+    assert alias["FunctionVersion"] == "2" and weights(alias) == {}
     assert aws.image_of(name) == new_image
+    assert "version 2 needs revision 0002, the database has 0002" in out
     assert "live on version 2" in out
+    assert aws.unread_answers() == 0  # the probe was asked exactly once
 
 
-def test_canary_routes_a_share_then_promotes(aws: Aws) -> None:
+def test_a_version_whose_database_is_behind_is_refused_before_any_traffic(aws: Aws) -> None:
     name = aws.function()
-    seen: list[dict[str, Any]] = []
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        seen.append(aws.alias(name))
-
-    code, out = run(
-        aws,
-        name,
-        "--image",
-        image(name, "3"),
-        "--strategy",
-        "canary",
-        "--canary-percent",
-        "10",
-        "--canary-minutes",
-        "10",
-        "--poll-seconds",
-        "60",
-        sleep=sleep,
-    )
-    assert code == 0, out
-    assert slept == [60.0] * 10
-    during = seen[0]
-    assert during["FunctionVersion"] == "1"
-    assert weights(during) == {"2": pytest.approx(0.1)}
-    after = aws.alias(name)
-    assert after["FunctionVersion"] == "2"
-    assert weights(after) == {}
-
-
-def test_canary_rolls_back_when_the_error_alarm_fires(aws: Aws) -> None:
-    name = aws.function()
-    calls = 0
-
-    def sleep(_: float) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 2:  # the new version starts failing a couple of minutes in
-            aws.cloudwatch.set_alarm_state(
-                AlarmName=error_alarm_name(name), StateValue="ALARM", StateReason="errors > 0"
-            )
-
-    code, out = run(
-        aws,
-        name,
-        "--image",
-        image(name, "4"),
-        "--strategy",
-        "canary",
-        "--poll-seconds",
-        "30",
-        sleep=sleep,
-    )
-    assert code == deploy.EXIT_ROLLED_BACK, out
-    assert calls == 2
+    aws.answers(probe_answer(needs="0003", database="0002", ok=False))
+    code, out = run(aws, name, "--image", image(name, "3"), "--strategy", "canary")
+    assert code == deploy.EXIT_REFUSED, out
+    assert "needs schema revision 0003 but the database is at 0002" in out
+    assert f"queuefirst deploy {name} --image {image(name, '3')} --migrate" in out
+    assert "shop-migrations" in out
     alias = aws.alias(name)
-    assert alias["FunctionVersion"] == "1"
-    assert weights(alias) == {}
-    assert "rolled back to version 1" in out
-    # The failed version stays published for inspection.
-    assert aws.image_of(name, "2") == image(name, "4")
+    assert alias["FunctionVersion"] == "1" and weights(alias) == {}  # not even a canary share
+
+
+def test_migrate_runs_the_migrations_function_first(aws: Aws) -> None:
+    name = aws.function()
+    migrations = aws.function(name.replace("-worker", "-migrations"))
+    aws.answers({"migrated": "head", "revision": "0003", "head": "0003"}, probe_answer("0003", "0003"))
+    code, out = run(aws, name, "--image", image(name, "4"), "--migrate", "--migrations-function", migrations)
+    assert code == 0, out
+    assert out.index(f"{migrations}: database at revision 0003") < out.index("published version 2")
+    assert aws.alias(name)["FunctionVersion"] == "2"
+    assert aws.image_of(migrations) == image(migrations, "1")  # a worker's image is not the migrations'
+
+
+def test_migrating_for_the_api_moves_the_migrations_function_to_its_image_first(aws: Aws) -> None:
+    """The migrations run from the api's image: only the new one carries the new revisions."""
+    api = aws.function("shop-api")
+    migrations = aws.function("shop-migrations")
+    new_image = image(api, "5")
+    aws.answers({"migrated": "head", "revision": "0003", "head": "0003"}, probe_answer("0003", "0003"))
+    code, out = run(aws, api, "--image", new_image, "--migrate")
+    assert code == 0, out
+    assert aws.image_of(migrations) == new_image
+    assert aws.alias(api)["FunctionVersion"] == "2"
+
+
+def test_failing_migrations_stop_the_rollout_before_the_function_changes(aws: Aws) -> None:
+    name = aws.function()
+    migrations = aws.function(name.replace("-worker", "-migrations"))
+
+    class FailingMigrations:
+        """moto cannot make a function fail; Lambda answers so when one raises."""
+
+        def __getattr__(self, attribute: str) -> Any:
+            return getattr(aws.lambda_, attribute)
+
+        def invoke(self, **kwargs: Any) -> Mapping[str, Any]:
+            error = {"errorType": "OperationalError", "errorMessage": "connection refused"}
+            return {"FunctionError": "Unhandled", "Payload": io.BytesIO(json.dumps(error).encode())}
+
+    code, out = run(
+        aws,
+        name,
+        "--image",
+        image(name, "6"),
+        "--migrate",
+        "--migrations-function",
+        migrations,
+        lambda_api=FailingMigrations(),
+    )
+    assert code == deploy.EXIT_REFUSED
+    assert f"{migrations} failed, nothing rolled out: OperationalError: connection refused" in out
+    assert aws.image_of(name) == image(name, "1")
+
+
+def test_a_version_failing_its_init_on_the_schema_is_refused(aws: Aws) -> None:
+    """On Lambda a version whose database is behind fails its init (SchemaBehind): moto cannot
+    run an image, so its invocation is answered as Lambda answers such an init error."""
+    name = aws.function()
+
+    class InitError:
+        def __getattr__(self, attribute: str) -> Any:
+            return getattr(aws.lambda_, attribute)
+
+        def invoke(self, **kwargs: Any) -> Mapping[str, Any]:
+            assert kwargs["Qualifier"] == "2" and json.loads(kwargs["Payload"]) == {"queuefirst": "schema"}
+            error = {
+                "errorType": "SchemaBehind",
+                "errorMessage": "the database schema is at revision 0002 ...",
+            }
+            return {"FunctionError": "Unhandled", "Payload": io.BytesIO(json.dumps(error).encode())}
+
+    code, out = run(aws, name, "--image", image(name, "7"), lambda_api=InitError())
+    assert code == deploy.EXIT_REFUSED
+    assert "version 2 refused to start: SchemaBehind: the database schema is at revision 0002" in out
+    assert "--migrate" in out
+    assert aws.alias(name)["FunctionVersion"] == "1"
+
+
+def test_an_image_that_does_not_answer_the_probe_needs_an_explicit_skip(aws: Aws) -> None:
+    name = aws.function()
+    aws.answers({"batchItemFailures": []})  # what a worker built before the probe answers
+    code, out = run(aws, name, "--image", image(name, "8"))
+    assert code == deploy.EXIT_REFUSED and "--skip-schema-check" in out
+    assert aws.alias(name)["FunctionVersion"] == "1"
+    code, out = run(aws, name, "--image", image(name, "8"), "--skip-schema-check")
+    assert code == 0, out
+    assert aws.alias(name)["FunctionVersion"] == "3"
+    assert aws.unread_answers() == 0
 
 
 def test_dry_run_changes_nothing(aws: Aws) -> None:
     name = aws.function()
     before_image = aws.image_of(name)
-    code, out = run(aws, name, "--image", image(name, "5"), "--strategy", "canary", "--dry-run")
+    code, out = run(aws, name, "--image", image(name, "5"), "--strategy", "canary", "--migrate", "--dry-run")
     assert code == 0, out
     assert aws.alias(name)["FunctionVersion"] == "1"
     assert aws.image_of(name) == before_image
     versions = aws.lambda_.list_versions_by_function(FunctionName=name)["Versions"]
     assert sorted(v["Version"] for v in versions) == ["$LATEST", "1"]
     assert "live now serves version 1" in out
-    assert f"alarm {error_alarm_name(name)} is OK" in out
+    assert "1. invoke shop-migrations: migrate the database to its head" in out
+    assert "probe the new version" in out
     assert "route 10% of alias live to the new version" in out
-
-
-def test_canary_without_an_alarm_is_refused_before_any_change(aws: Aws) -> None:
-    name = aws.function(alarm=False)
-    code, out = run(aws, name, "--image", image(name, "6"), "--strategy", "canary")
-    assert code == deploy.EXIT_REFUSED
-    assert "not found" in out
-    assert aws.image_of(name) == image(name, "1")
-
-
-def test_canary_is_refused_while_the_alarm_already_fires(aws: Aws) -> None:
-    name = aws.function()
-    aws.cloudwatch.set_alarm_state(
-        AlarmName=error_alarm_name(name), StateValue="ALARM", StateReason="already failing"
-    )
-    code, out = run(aws, name, "--image", image(name, "7"), "--strategy", "canary")
-    assert code == deploy.EXIT_REFUSED
-    assert "already in ALARM" in out
-    assert aws.alias(name)["FunctionVersion"] == "1"
 
 
 def test_malformed_image_is_refused(aws: Aws) -> None:
@@ -217,31 +177,3 @@ def test_malformed_image_is_refused(aws: Aws) -> None:
     code, out = run(aws, name, "--image", "not an image")
     assert code == deploy.EXIT_REFUSED
     assert "is not an image reference" in out
-
-
-def test_plan_steps_for_a_canary() -> None:
-    plan = deploy.DeployPlan(
-        function="shop-orders-worker",
-        image_uri=image("shop-orders-worker", "8"),
-        strategy=deploy.CANARY,
-        canary_percent=5,
-        canary_minutes=3,
-        poll_seconds=20,
-    )
-    assert plan.alarm == "shop-orders-worker-errors"
-    assert plan.canary_polls == 9
-    assert plan.steps()[2] == "route 5% of alias live to the new version"
-
-
-def test_an_interrupted_canary_rolls_the_alias_back(aws: Aws) -> None:
-    """Ctrl-C (or an API error) while the canary is watched leaves no split traffic."""
-    name = aws.function()
-
-    def sleep(_: float) -> None:
-        assert weights(aws.alias(name)) == {"2": 0.1}  # the canary is live
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        run(aws, name, "--image", image(name, "5"), "--strategy", "canary", sleep=sleep)
-    alias = aws.alias(name)
-    assert alias["FunctionVersion"] == "1" and weights(alias) == {}

@@ -150,7 +150,10 @@ def test_images_come_from_each_functions_repository_by_digest(
 ) -> None:
     for entity in registry:
         tpl = synthesized.templates[naming.entity_stack_name("shop", entity)]
-        (function,) = resources(tpl, "AWS::Lambda::Function").values()
+        # Ours is the image function (the other is CDK's trigger provider).
+        (function,) = [
+            f for f in resources(tpl, "AWS::Lambda::Function").values() if "ImageConfig" in f["Properties"]
+        ]
         joined = function["Properties"]["Code"]["ImageUri"]["Fn::Join"][1][-1]
         assert joined == f"/shop-{entity}-worker@sha256:{'1' * 64}"
 

@@ -50,10 +50,50 @@ def test_a_worker_user_applies_commands_to_its_own_entity(
     assert [o.status for o in report.outcomes.values() if isinstance(o, Done)] == ["applied", "applied"]
 
 
-@pytest.mark.parametrize("table", ["boards", "boards__commands", "boards__failures"])
-def test_a_worker_user_cannot_touch_another_entitys_tables(as_user, table: str) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(psycopg.errors.InsufficientPrivilege), as_user("notes_cards").transaction() as conn:
-        conn.execute(f"SELECT * FROM {table}")  # type: ignore[arg-type]
+OTHERS = {
+    # user -> every table of the other entity (boards has no markers: it has no parent)
+    "notes_cards": ["boards", "boards__commands", "boards__failures"],
+    "notes_boards": ["cards", "cards__commands", "cards__failures", "cards__markers"],
+}
+WRITES = {
+    "insert": "INSERT INTO {t} SELECT * FROM {t} WHERE false",
+    "update": "UPDATE {t} SET {c} = {c} WHERE false",
+    "delete": "DELETE FROM {t} WHERE false",
+}
+
+
+@pytest.mark.parametrize(("user", "table"), [(u, t) for u, tables in OTHERS.items() for t in tables])
+@pytest.mark.parametrize("verb", ["select", *WRITES])
+def test_a_worker_user_cannot_touch_another_entitys_tables(as_user, user: str, table: str, verb: str) -> None:  # type: ignore[no-untyped-def]
+    """Each worker reads and writes its own entity's rows, command log, failures and
+    markers only: not even a read of another entity's."""
+    column = {"cards__markers": "stamp", "boards": "stamp", "cards": "stamp"}.get(table, "key")
+    if table.endswith("__failures"):
+        column = "reason"
+    statement = f"SELECT * FROM {table}" if verb == "select" else WRITES[verb].format(t=table, c=column)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), as_user(user).transaction() as conn:
+        conn.execute(statement)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("user", ["notes_cards", "notes_boards", "notes_api"])
+def test_every_function_user_reads_the_schema_revision_and_nothing_else_of_it(as_user, user: str) -> None:  # type: ignore[no-untyped-def]
+    database = as_user(user)
+    with database.transaction() as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+    for statement in ("UPDATE alembic_version SET version_num = '9999'", "CREATE TABLE sneaky (x int)"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), database.transaction() as conn:
+            conn.execute(statement)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("user", "table"), [("notes_cards", "cards__commands"), ("notes_boards", "boards__failures")]
+)
+def test_a_worker_cannot_rewrite_its_own_logs(as_user, user: str, table: str) -> None:  # type: ignore[no-untyped-def]
+    """The command log and the failure reasons are append-only for the worker."""
+    for verb in ("update", "delete"):
+        column = "reason"
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), as_user(user).transaction() as conn:
+            conn.execute(WRITES[verb].format(t=table, c=column))  # type: ignore[arg-type]
 
 
 def test_the_api_user_reads_rows_and_logs_but_cannot_write(as_user) -> None:  # type: ignore[no-untyped-def]

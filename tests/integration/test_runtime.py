@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from queuefirst.local.functions import FunctionSpec
 from queuefirst.local.launchers import ProcessLauncher
-from queuefirst.local.runtime import RuntimePool
+from queuefirst.local.runtime import Invocation, RuntimePool
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,5 +101,35 @@ def test_a_busy_pool_grows_to_its_limit_and_no_further(rie_path: str, tmp_path: 
         assert all(r.ok for r in results)
         assert pool.size == 3 and grown == [2, 3]  # as Lambda adds environments, up to the limit
         assert len({r.payload["pid"] for r in results}) == 3  # the fourth waited for one of them
+    finally:
+        pool.stop()
+
+
+def test_a_runtime_killed_during_init_fails_its_invocation(rie_path: str, tmp_path: Path) -> None:
+    """RIE answers 502 with an empty body then: a failure, never an empty ("all
+    succeeded") response, which would let a poller delete a batch never applied."""
+    spec = FunctionSpec(
+        "slow-init-fn",
+        "tests.fixtures.slow_init.handler",
+        {"PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])},
+        timeout_seconds=5,
+        memory_mb=128,
+        concurrency=1,
+    )
+    pool = RuntimePool(spec, ProcessLauncher(Path(rie_path)), tmp_path).start()
+    try:
+        results: list[Invocation] = []
+        invoking = threading.Thread(target=lambda: results.append(pool.invoke({})))
+        invoking.start()
+        emulator = psutil.Process(pool.instances[0].pid)
+        deadline = time.monotonic() + 10
+        while not (runtimes := [c for c in emulator.children() if "awslambdaric" in c.cmdline()]):
+            assert time.monotonic() < deadline, "the runtime never started"
+            time.sleep(0.02)
+        runtimes[0].kill()  # still importing its handler: a second to go
+        invoking.join()
+        assert not results[0].ok and results[0].payload is None
+        assert results[0].error is not None and results[0].error.startswith("HTTP 502")
+        assert pool.invoke({}).ok  # the emulator starts a fresh runtime for the next one
     finally:
         pool.stop()

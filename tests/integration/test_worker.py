@@ -351,7 +351,12 @@ def test_every_batch_emits_its_metrics_and_structured_logs(
 
     printed = capsys.readouterr().out + logs.getvalue()
     lines = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
-    emf = next(line for line in lines if "_aws" in line)
+    records = [line for line in lines if "_aws" in line]
+    emf = next(line for line in records if "version" not in line)
+    # The failed records once more, per running version: what a canary judges a version by.
+    (per_version,) = [line for line in records if "version" in line]
+    assert per_version["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service", "function", "version"]]
+    assert per_version["version"] == "$LATEST" and per_version["CommandsFailed"] == [1.0]
     names = {m["Name"] for d in emf["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
     assert {"CommandsApplied", "CommandsRejected", "CommandsFailed", "ApplyLatency", "MessageAge"} <= names
     assert emf["function"] == "notes-boards-worker"

@@ -24,7 +24,8 @@ from queuefirst.api.routes import (
     json_response,
 )
 from queuefirst.api.service import ApiService
-from queuefirst.runtime.telemetry import timed
+from queuefirst.runtime.telemetry import count_per_version, timed
+from queuefirst.store.revision import is_probe
 
 
 class Resolver(APIGatewayHttpResolver):
@@ -68,11 +69,22 @@ def build_resolver(
 
 
 def make_handler(
-    app: APIGatewayHttpResolver, logger: Logger, metrics: Metrics, max_body_bytes: int
+    app: APIGatewayHttpResolver,
+    logger: Logger,
+    metrics: Metrics,
+    max_body_bytes: int,
+    *,
+    probe: Callable[[], dict[str, Any]] | None = None,
+    version: str = "$LATEST",
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    service = logger.service
+
     @metrics.log_metrics
     @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        if probe is not None and is_probe(event):
+            # A deploy asks a new version, before any traffic, what it needs and finds.
+            return probe()
         with timed(metrics, "RequestLatency"):
             response = _respond(app, event, context, max_body_bytes)
         status = int(response.get("statusCode", 200))
@@ -80,6 +92,9 @@ def make_handler(
         if status >= 400:
             name = "ClientErrors" if status < 500 else "ServerErrors"
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+            if status >= 500:
+                # What a canary judges a version by, beside Lambda's errors per ExecutedVersion.
+                count_per_version(name, 1, function=service, version=version)
         logger.info(
             "request",
             extra={

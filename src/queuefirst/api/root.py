@@ -11,32 +11,45 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from queuefirst.api.app import build_resolver, make_handler
 from queuefirst.api.service import ApiService
 from queuefirst.api.versioning import VersionClock
-from queuefirst.model.names import api_function_name
+from queuefirst.model.names import api_function_name, migrations_function_name
 from queuefirst.model.registry import Registry
 from queuefirst.runtime.sender import CommandSender, sqs_client
 from queuefirst.runtime.settings import ApiSettings
-from queuefirst.runtime.telemetry import make_logger, make_metrics
-from queuefirst.store.database import Database
+from queuefirst.runtime.telemetry import make_logger, make_metrics, traced
+from queuefirst.store.database import Database, open_at_init
+from queuefirst.store.revision import SchemaGuard
 
 
 def build_api(
-    registry: Registry, settings: ApiSettings
+    registry: Registry, settings: ApiSettings, *, open_now: bool = False
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """`open_now`: open the connection here (the function's init), so its schema guard runs."""
+    name = api_function_name(registry.app)
+    logger = make_logger(name)
+    guard = SchemaGuard(settings.schema_revision, migrations_function_name(registry.app), logger)
     database = Database(
         settings.database_url,
         iam_auth=settings.db_iam_auth,
         region=settings.aws_region,
         prepared_statements=settings.db_prepared_statements,
+        on_open=guard,
     )
+    open_at_init(database, checked=open_now and settings.schema_revision is not None, logger=logger)
     sender = CommandSender(
         partial(sqs_client, settings.sqs_endpoint_url, settings.aws_region),
         registry.app,
         queue_url_prefix=settings.queue_url_prefix,
     )
     service = ApiService(registry, database, sender, VersionClock())
-    name = api_function_name(registry.app)
-    logger = make_logger(name)
     app = build_resolver(
         service, page_limit_max=settings.page_limit_max, title=f"{registry.app} api", logger=logger
     )
-    return make_handler(app, logger, make_metrics(name, name), settings.max_body_bytes)
+    handler = make_handler(
+        app,
+        logger,
+        make_metrics(name, name),
+        settings.max_body_bytes,
+        probe=lambda: guard.answer(database.connection(), settings.function_version),
+        version=settings.function_version,
+    )
+    return traced(handler, name, settings.tracing)

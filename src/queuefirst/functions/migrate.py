@@ -1,8 +1,11 @@
 """The migrations function: migrate to head, then the functions' database users.
 
-Runs on deploy (a CloudFormation trigger) from the api's image, as the
-cluster's admin: its password comes from Secrets Manager, the users to
-create and grant from `QUEUEFIRST_DB_USERS`.
+Runs on deploy (a CloudFormation trigger, which sends no event) from the api's
+image, as the cluster's admin: its password comes from Secrets Manager, the
+users to create and grant from `QUEUEFIRST_DB_USERS`. `queuefirst deploy
+--migrate` invokes it the same way before it moves a function; the event
+`{"action": "status"}` only reports the revision the database is at and the
+newest this image carries, changing nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from sqlalchemy.engine import make_url
 
 from queuefirst.model.application import load_application
 from queuefirst.store.access import DatabaseUsers
-from queuefirst.store.migrate import prepare
+from queuefirst.store.migrate import current_revision, head_revision, prepare
+
+STATUS = "status"
 
 
 def _admin_url() -> str:
@@ -29,11 +34,20 @@ def _admin_url() -> str:
     return url.render_as_string(hide_password=False)
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
+    app = load_application()
+    url = _admin_url()
+    if (event or {}).get("action") == STATUS:
+        return {"revision": current_revision(url), "head": head_revision(app)}
     raw = os.environ.get("QUEUEFIRST_DB_USERS")
     users = None
     if raw:
         parsed = json.loads(raw)
         users = DatabaseUsers(api=parsed["api"], workers=dict(parsed["workers"]))
-    prepare(_admin_url(), load_application(), users)
-    return {"migrated": "head", "users": [users.api, *users.workers.values()] if users else []}
+    prepare(url, app, users)
+    return {
+        "migrated": "head",
+        "revision": current_revision(url),
+        "head": head_revision(app),
+        "users": [users.api, *users.workers.values()] if users else [],
+    }

@@ -101,7 +101,8 @@ class RuntimeInstance:
                 body=json.dumps(event).encode(),
                 headers={"Content-Type": "application/json"},
             )
-            raw = self._connection.getresponse().read()
+            response = self._connection.getresponse()
+            raw = response.read()
         except (http.client.HTTPException, TimeoutError, OSError) as error:
             self._close_connection()
             return Invocation(
@@ -118,6 +119,12 @@ class RuntimeInstance:
         if isinstance(payload, dict) and {"errorType", "errorMessage"} <= payload.keys():
             return Invocation(
                 self.spec.name, False, duration, payload, f"{payload['errorType']}: {payload['errorMessage']}"
+            )
+        if response.status != 200:
+            # RIE answers 502 with an empty body when the runtime dies during its
+            # init: a function error, never an empty ("all succeeded") response.
+            return Invocation(
+                self.spec.name, False, duration, payload, f"HTTP {response.status}: {text[:200] or 'no body'}"
             )
         return Invocation(self.spec.name, True, duration, payload)
 

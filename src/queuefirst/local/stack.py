@@ -225,9 +225,9 @@ class DevStack:
             )
             return result
 
-        # One gateway thread per api runtime: every runtime can be busy at once.
-        # When the api pool grows on demand, size this to its upper limit instead.
-        gateway = Gateway(invoke, workers=api.spec.concurrency)
+        # One gateway thread per api runtime the pool may grow to: every runtime
+        # can be busy at once, and a waiting thread is what makes the pool grow.
+        gateway = Gateway(invoke, workers=api.spec.limit)
         try:
             self.running.gateway = GatewayServer(gateway, self.settings.host, self.settings.port).start()
         except OSError as error:

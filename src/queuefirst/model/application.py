@@ -34,10 +34,13 @@ class ApplicationError(RuntimeError):
 @dataclass(frozen=True)
 class Application:
     """`name` prefixes every resource (queues, functions, images, stacks);
-    `package` is the Python package that holds the entities and migrations."""
+    `package` is the Python package that holds the entities and migrations;
+    `schema_baseline` is the last revision applied before any image depended on
+    the schema: the expand/contract check starts after it."""
 
     name: str
     package: str
+    schema_baseline: str | None = None
 
     @property
     def entities_package(self) -> str:

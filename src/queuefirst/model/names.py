@@ -47,7 +47,7 @@ def bake_target(entity: str) -> str:
 
 
 def error_alarm_name(function: str) -> str:
-    """The CloudWatch alarm on a function's errors (created by the infra, watched by canaries)."""
+    """The CloudWatch alarm on a function's errors and failed records, all versions together."""
     return f"{function}-errors"
 
 

@@ -2,35 +2,39 @@
 
 The steps, each visible in `--dry-run`:
 
-1. point the function's code at the new image (`UpdateFunctionCode`) and
-   wait until the update has finished;
-2. publish a version of it;
-3. move the `live` alias (the one the event source mapping and the HTTP API
+1. with `--migrate`, run the migrations function first (deploying the api's
+   image, move the migrations function to it before that: it runs the api's
+   image);
+2. point the function's code at the new image (`UpdateFunctionCode`), wait
+   until the update has finished, publish a version of it;
+3. probe the new version: it must find its database at the schema revision
+   its image needs, or nothing moves (the message says what to run);
+4. move the `live` alias (the one the event source mapping and the HTTP API
    call) to the new version, either at once or first as a canary: the alias
-   keeps the old version and sends a share of invocations to the new one
-   (`RoutingConfig.AdditionalVersionWeights`) for some minutes while the
-   function's error alarm is polled. An alarm in `ALARM` rolls the alias
-   back to the old version; a quiet canary promotes the new version.
+   keeps the old version and sends a share of invocations to the new one,
+   judged by its own figures only (`queuefirst.ops.canary`): any error of the
+   new version rolls back; it is promoted after enough invocations and a
+   settle period; too little traffic in the longest wait rolls back too.
 
 CloudFormation still names the image it last deployed. Record the new
 digest in the images file the CDK app reads, so the next `cdk deploy`
 agrees with what this command rolled out.
-
-Time is injected (`sleep`), so tests run a ten-minute canary in no time.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO, cast
+from datetime import datetime
+from typing import Any, TextIO, cast
 
-from queuefirst.model.names import LIVE_ALIAS, error_alarm_name
+from queuefirst.model.names import LIVE_ALIAS, api_function_name, migrations_function_name
+from queuefirst.ops.canary import NOT_ENOUGH_TRAFFIC, PROMOTE, MetricsApi
+from queuefirst.ops.rollout import Deployer, DeployError, DeployResult, LambdaApi, SchemaRefused, now_utc
 
 ALL_AT_ONCE = "all-at-once"
 CANARY = "canary"
@@ -41,24 +45,9 @@ _IMAGE = re.compile(r"^[^\s@:/]+(?::\d+)?/[a-z0-9][a-z0-9._/-]*(?::[\w][\w.-]{0,
 EXIT_OK = 0
 EXIT_ROLLED_BACK = 1
 EXIT_REFUSED = 2
+EXIT_NOT_ENOUGH_TRAFFIC = 3
 
-
-class DeployError(RuntimeError):
-    """The rollout cannot start or cannot continue; nothing was left half-moved."""
-
-
-class LambdaApi(Protocol):
-    """The few Lambda API calls a rollout makes (boto3's `lambda` client has them)."""
-
-    def get_alias(self, **kwargs: Any) -> Mapping[str, Any]: ...
-    def get_function_configuration(self, **kwargs: Any) -> Mapping[str, Any]: ...
-    def update_function_code(self, **kwargs: Any) -> Mapping[str, Any]: ...
-    def publish_version(self, **kwargs: Any) -> Mapping[str, Any]: ...
-    def update_alias(self, **kwargs: Any) -> Mapping[str, Any]: ...
-
-
-class CloudWatchApi(Protocol):
-    def describe_alarms(self, **kwargs: Any) -> Mapping[str, Any]: ...
+__all__ = ["DeployError", "DeployPlan", "Deployer", "SchemaRefused", "register", "run"]
 
 
 @dataclass(frozen=True)
@@ -69,9 +58,15 @@ class DeployPlan:
     strategy: str = ALL_AT_ONCE
     canary_percent: float = 10.0
     canary_minutes: float = 10.0
-    alarm_name: str | None = None  # default: error_alarm_name(function)
+    min_invocations: int = 10
+    settle_minutes: float = 3.0
+    max_wait_minutes: float = 30.0
     poll_seconds: float = 30.0
     update_timeout_seconds: float = 600.0
+    migrate: bool = False
+    check_schema: bool = True
+    migrations_function: str | None = None
+    app: str | None = None
 
     def __post_init__(self) -> None:
         if not _IMAGE.match(self.image_uri):
@@ -86,141 +81,44 @@ class DeployPlan:
                 raise DeployError(f"--canary-percent must be in (0, 100), not {self.canary_percent}")
             if self.canary_minutes <= 0:
                 raise DeployError(f"--canary-minutes must be positive, not {self.canary_minutes}")
+            if self.min_invocations < 1:
+                raise DeployError(f"--min-invocations must be at least 1, not {self.min_invocations}")
+            if self.settle_minutes < 0:
+                raise DeployError(f"--settle-minutes must not be negative, not {self.settle_minutes}")
         if self.poll_seconds <= 0:
             raise DeployError(f"--poll-seconds must be positive, not {self.poll_seconds}")
 
     @property
-    def alarm(self) -> str:
-        return self.alarm_name or error_alarm_name(self.function)
-
-    @property
-    def canary_polls(self) -> int:
-        return max(1, math.ceil(self.canary_minutes * 60 / self.poll_seconds))
+    def carries_migrations(self) -> bool:
+        """The api's image is the migrations function's image too."""
+        return self.app is not None and self.function == api_function_name(self.app)
 
     def steps(self) -> list[str]:
-        steps = [
+        steps: list[str] = []
+        if self.migrate:
+            if self.carries_migrations:
+                steps.append(f"update {self.migrations_function} code to {self.image_uri}")
+            steps.append(f"invoke {self.migrations_function}: migrate the database to its head")
+        steps += [
             f"update {self.function} code to {self.image_uri} and wait for the update",
             f"publish a new version of {self.function}",
         ]
+        if self.check_schema:
+            steps.append("probe the new version: its database must have the schema revision it needs")
         if self.strategy == ALL_AT_ONCE:
             steps.append(f"move alias {self.alias} to the new version (all at once)")
         else:
             steps += [
                 f"route {self.canary_percent:g}% of alias {self.alias} to the new version",
-                f"watch alarm {self.alarm} every {self.poll_seconds:g}s for "
-                f"{self.canary_minutes:g} min; on ALARM move {self.alias} back to the old version",
+                f"every {self.poll_seconds:g}s read the new version's own invocations, errors and failed "
+                "records (ExecutedVersion / version dimensions); any error: back to the old version",
+                f"after {self.canary_minutes:g} min and at least {self.min_invocations} invocations, settle "
+                f"{self.settle_minutes:g} min for metric delay; short of invocations after "
+                f"{max(self.max_wait_minutes, self.canary_minutes):g} min: back to the old version "
+                "(not enough traffic)",
                 f"move alias {self.alias} to the new version (100%)",
             ]
         return steps
-
-
-@dataclass(frozen=True)
-class DeployResult:
-    function: str
-    old_version: str
-    new_version: str | None
-    live_version: str
-    rolled_back: bool
-
-
-class Deployer:
-    def __init__(
-        self,
-        lambda_api: LambdaApi,
-        cloudwatch: CloudWatchApi,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        out: TextIO | None = None,
-    ) -> None:
-        self._lambda = lambda_api
-        self._cloudwatch = cloudwatch
-        self._sleep = sleep
-        self._out = out if out is not None else sys.stdout
-
-    def _say(self, message: str) -> None:
-        print(message, file=self._out, flush=True)
-
-    # -- read-only look-ups (also used by the dry run) --------------------
-
-    def live_version(self, plan: DeployPlan) -> str:
-        alias = self._lambda.get_alias(FunctionName=plan.function, Name=plan.alias)
-        return str(alias["FunctionVersion"])
-
-    def alarm_state(self, name: str) -> str | None:
-        found = self._cloudwatch.describe_alarms(AlarmNames=[name]).get("MetricAlarms", [])
-        if not found:
-            return None
-        return str(found[0]["StateValue"])
-
-    # -- the rollout -------------------------------------------------------
-
-    def dry_run(self, plan: DeployPlan) -> None:
-        self._say(f"dry run: {plan.function} {plan.alias} -> {plan.image_uri} ({plan.strategy})")
-        self._say(f"  {plan.alias} now serves version {self.live_version(plan)}")
-        if plan.strategy == CANARY:
-            self._say(f"  alarm {plan.alarm} is {self.alarm_state(plan.alarm) or 'MISSING'}")
-        for number, step in enumerate(plan.steps(), start=1):
-            self._say(f"  {number}. {step}")
-
-    def deploy(self, plan: DeployPlan) -> DeployResult:
-        old_version = self.live_version(plan)
-        if plan.strategy == CANARY:
-            state = self.alarm_state(plan.alarm)
-            if state is None:
-                raise DeployError(f"alarm {plan.alarm} not found; a canary needs it")
-            if state == "ALARM":
-                raise DeployError(f"alarm {plan.alarm} is already in ALARM; fix that first")
-        self._say(f"{plan.function}: updating code to {plan.image_uri}")
-        self._lambda.update_function_code(FunctionName=plan.function, ImageUri=plan.image_uri)
-        self._wait_updated(plan)
-        published = self._lambda.publish_version(FunctionName=plan.function, Description=plan.image_uri)
-        new_version = str(published["Version"])
-        self._say(f"{plan.function}: published version {new_version} (live: {old_version})")
-        if plan.strategy == ALL_AT_ONCE:
-            self._point(plan, new_version, {})
-            return DeployResult(plan.function, old_version, new_version, new_version, False)
-        weight = round(plan.canary_percent / 100, 4)
-        self._point(plan, old_version, {new_version: weight})
-        try:
-            for _ in range(plan.canary_polls):
-                self._sleep(plan.poll_seconds)
-                if self.alarm_state(plan.alarm) == "ALARM":
-                    self._say(f"{plan.function}: alarm {plan.alarm} in ALARM, rolling back")
-                    self._point(plan, old_version, {})
-                    return DeployResult(plan.function, old_version, new_version, old_version, True)
-        except BaseException:
-            # Ctrl-C or an API error mid-canary: never leave the traffic split.
-            self._say(f"{plan.function}: canary interrupted, rolling back to {old_version}")
-            self._point(plan, old_version, {})
-            raise
-        self._point(plan, new_version, {})
-        return DeployResult(plan.function, old_version, new_version, new_version, False)
-
-    def _point(self, plan: DeployPlan, version: str, weights: dict[str, float]) -> None:
-        self._lambda.update_alias(
-            FunctionName=plan.function,
-            Name=plan.alias,
-            FunctionVersion=version,
-            RoutingConfig={"AdditionalVersionWeights": weights},
-        )
-        shares = ", ".join(f"{v}: {w:.0%}" for v, w in weights.items())
-        self._say(f"{plan.function}: {plan.alias} -> {version}" + (f" + {shares}" if shares else ""))
-
-    def _wait_updated(self, plan: DeployPlan) -> None:
-        # The function_updated_v2 waiter, with our own (injectable) sleep.
-        waited = 0.0
-        while True:
-            config = self._lambda.get_function_configuration(FunctionName=plan.function)
-            status = config.get("LastUpdateStatus", "Successful")
-            if status == "Successful":
-                return
-            if status == "Failed":
-                reason = config.get("LastUpdateStatusReason", "no reason given")
-                raise DeployError(f"{plan.function}: code update failed: {reason}")
-            if waited >= plan.update_timeout_seconds:
-                raise DeployError(f"{plan.function}: code update still {status} after {waited:g}s")
-            self._sleep(5.0)
-            waited += 5.0
 
 
 # -- command line ------------------------------------------------------------
@@ -239,8 +137,15 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--strategy", choices=(ALL_AT_ONCE, CANARY), default=ALL_AT_ONCE)
     parser.add_argument("--canary-percent", type=float, default=10.0)
     parser.add_argument("--canary-minutes", type=float, default=10.0)
-    parser.add_argument("--alarm", default=None, help="alarm to watch (default <function>-errors)")
+    parser.add_argument("--min-invocations", type=int, default=10, help="of the new version, to promote")
+    parser.add_argument("--settle-minutes", type=float, default=3.0, help="clean wait for metric delay")
+    parser.add_argument("--max-wait-minutes", type=float, default=30.0, help="then: not enough traffic")
     parser.add_argument("--poll-seconds", type=float, default=30.0)
+    parser.add_argument("--migrate", action="store_true", help="run the migrations function first")
+    parser.add_argument("--migrations-function", default=None, help="default <app>-migrations")
+    parser.add_argument(
+        "--skip-schema-check", action="store_true", help="do not probe the new version (images built before)"
+    )
     parser.add_argument("--region", default=None)
     parser.add_argument("--endpoint-url", default=None, help="AWS endpoint (tests, emulators)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
@@ -248,7 +153,18 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def _app_name() -> str | None:
+    from queuefirst.model.application import ApplicationError, load_application
+
+    try:
+        return load_application().name
+    except ApplicationError:
+        return None
+
+
 def plan_from_args(args: argparse.Namespace) -> DeployPlan:
+    app = _app_name()
+    migrations = args.migrations_function or (migrations_function_name(app) if app else None)
     return DeployPlan(
         function=args.function,
         image_uri=args.image,
@@ -256,17 +172,23 @@ def plan_from_args(args: argparse.Namespace) -> DeployPlan:
         strategy=args.strategy,
         canary_percent=args.canary_percent,
         canary_minutes=args.canary_minutes,
-        alarm_name=args.alarm,
+        min_invocations=args.min_invocations,
+        settle_minutes=args.settle_minutes,
+        max_wait_minutes=args.max_wait_minutes,
         poll_seconds=args.poll_seconds,
+        migrate=args.migrate,
+        check_schema=not args.skip_schema_check,
+        migrations_function=migrations,
+        app=app,
     )
 
 
-def make_clients(region: str | None, endpoint_url: str | None) -> tuple[LambdaApi, CloudWatchApi]:
+def make_clients(region: str | None, endpoint_url: str | None) -> tuple[LambdaApi, MetricsApi]:
     import boto3
 
     session = boto3.session.Session(region_name=region)
     lambda_api = cast(LambdaApi, session.client("lambda", endpoint_url=endpoint_url))
-    cloudwatch = cast(CloudWatchApi, session.client("cloudwatch", endpoint_url=endpoint_url))
+    cloudwatch = cast(MetricsApi, session.client("cloudwatch", endpoint_url=endpoint_url))
     return lambda_api, cloudwatch
 
 
@@ -274,28 +196,34 @@ def run(
     args: argparse.Namespace,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], datetime] = now_utc,
     out: TextIO | None = None,
-    clients: tuple[LambdaApi, CloudWatchApi] | None = None,
+    clients: tuple[LambdaApi, MetricsApi] | None = None,
 ) -> int:
     stream = out if out is not None else sys.stdout
+
+    def say(message: str) -> None:
+        print(message, file=stream, flush=True)
+
     try:
         plan = plan_from_args(args)
         lambda_api, cloudwatch = clients or make_clients(args.region, args.endpoint_url)
-        deployer = Deployer(lambda_api, cloudwatch, sleep=sleep, out=stream)
+        deployer = Deployer(lambda_api, cloudwatch, sleep=sleep, clock=clock, out=stream)
         if args.dry_run:
-            deployer.dry_run(plan)
+            say(f"dry run: {plan.function} {plan.alias} -> {plan.image_uri} ({plan.strategy})")
+            say(f"  {plan.alias} now serves version {deployer.live_version(plan)}")
+            for number, step in enumerate(plan.steps(), start=1):
+                say(f"  {number}. {step}")
             return EXIT_OK
-        result = deployer.deploy(plan)
+        result: DeployResult = deployer.deploy(plan)
     except DeployError as error:
-        print(f"deploy refused: {error}", file=stream, flush=True)
+        say(f"deploy refused: {error}")
         return EXIT_REFUSED
-    if result.rolled_back:
-        print(
-            f"{result.function}: rolled back to version {result.old_version}; "
-            f"version {result.new_version} stays published for inspection",
-            file=stream,
-            flush=True,
-        )
-        return EXIT_ROLLED_BACK
-    print(f"{result.function}: live on version {result.live_version}", file=stream, flush=True)
-    return EXIT_OK
+    if result.verdict == PROMOTE:
+        say(f"{result.function}: live on version {result.live_version}")
+        return EXIT_OK
+    say(
+        f"{result.function}: rolled back to version {result.old_version}; "
+        f"version {result.new_version} stays published for inspection"
+    )
+    return EXIT_NOT_ENOUGH_TRAFFIC if result.verdict == NOT_ENOUGH_TRAFFIC else EXIT_ROLLED_BACK

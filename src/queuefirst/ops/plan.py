@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from queuefirst.model.application import Application, entity_modules, load_application
+from queuefirst.model.application import MIGRATIONS, Application, entity_modules, load_application
 from queuefirst.ops.image_registry import ImageRegistryError, RegistryClient
 from queuefirst.ops.images import ImageTarget, image_files, image_targets
+from queuefirst.ops.revisions import required_revisions
 
 LABEL = "queuefirst.fingerprint"
 PLAN_FORMAT = 2
@@ -51,15 +52,29 @@ def fingerprint(root: Path, files: Iterable[str], extra: str = "") -> str:
     return digest.hexdigest()
 
 
+def schema_revisions_in_tree(root: Path, app: Application) -> dict[str, str | None]:
+    """The schema revision each image needs (`queuefirst.ops.revisions`), by bake target."""
+    versions = root / "src" / app.package.replace(".", "/") / MIGRATIONS / "versions"
+    needs = required_revisions(versions, entities_in_tree(root, app))
+    return {target.name: needs[target.entity or "api"] for target in targets_in_tree(root, app)}
+
+
 def compute_plan(root: Path, app: Application) -> dict[str, Any]:
-    """The plan: every function's image name, entity, fingerprint and files."""
+    """The plan: every function's image name, entity, fingerprint, schema revision and files."""
     functions: dict[str, Any] = {}
+    revisions = schema_revisions_in_tree(root, app)
     for target in targets_in_tree(root, app):
         files = image_files(root, target)
+        # The base carries no revision; an image's revision is baked into it (a label and
+        # an environment variable), so it moves the image's fingerprint like its files.
+        revision = revisions[target.name] if target.name != "base" else None
         functions[target.name] = {
             "image": target.image,
             "entity": target.entity,
-            "fingerprint": fingerprint(root, files, extra=target.entity or target.name),
+            "fingerprint": fingerprint(
+                root, files, extra=f"{target.entity or target.name}\n{revision or ''}"
+            ),
+            "schema_revision": revision,
             "files": files,
         }
     return {"format": PLAN_FORMAT, "app": app.name, "functions": functions}
@@ -67,6 +82,11 @@ def compute_plan(root: Path, app: Application) -> dict[str, Any]:
 
 def fingerprints(plan: dict[str, Any]) -> dict[str, str]:
     return {name: f["fingerprint"] for name, f in plan["functions"].items()}
+
+
+def schema_revisions(plan: dict[str, Any]) -> dict[str, str]:
+    """For docker-bake.hcl's SCHEMA_REVISIONS: bake target -> revision its image needs."""
+    return {name: f["schema_revision"] for name, f in plan["functions"].items() if f.get("schema_revision")}
 
 
 # Previous fingerprints ---------------------------------------------------------------
@@ -166,6 +186,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="print the fingerprints as JSON, for docker-bake.hcl's FINGERPRINTS variable",
     )
+    output.add_argument(
+        "--schema-revisions",
+        action="store_true",
+        help="print the schema revision each image needs as JSON, for docker-bake.hcl's SCHEMA_REVISIONS",
+    )
     output.add_argument("--json", action="store_true", help="print the comparison as JSON")
     parser.set_defaults(run=run)
     return parser
@@ -189,6 +214,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         args.write.write_text(json.dumps(plan, indent=2, sort_keys=True) + "\n")
     if args.fingerprints:
         print(json.dumps(fingerprints(plan), sort_keys=True), file=out)
+        return 0
+    if args.schema_revisions:
+        print(json.dumps(schema_revisions(plan), sort_keys=True), file=out)
         return 0
     lookup = _lookup(args)
     try:

@@ -36,6 +36,13 @@ class CommonSettings(EnvironmentSettings):
     db_iam_auth: bool = Field(default=False, alias="QUEUEFIRST_DB_IAM_AUTH")
     # Plan each statement once per connection (see queuefirst.store.database).
     db_prepared_statements: bool = Field(default=True, alias="QUEUEFIRST_DB_PREPARED_STATEMENTS")
+    # The schema revision this image needs (baked at build time); unset: not checked.
+    schema_revision: str | None = Field(default=None, alias="QUEUEFIRST_SCHEMA_REVISION")
+    # Lambda's own: the published version running ("$LATEST" outside an alias), so
+    # metrics can be told apart per version during a canary.
+    function_version: str = Field(default="$LATEST", alias="AWS_LAMBDA_FUNCTION_VERSION")
+    # X-Ray through Powertools' Tracer: on where the infra turns it on, off locally.
+    tracing: bool = Field(default=False, alias="QUEUEFIRST_TRACING")
 
 
 class ApiSettings(CommonSettings):

@@ -40,6 +40,9 @@ def grant_statements(schema: StoreSchema, users: DatabaseUsers) -> list[str]:
             f"DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam') "
             f"THEN GRANT rds_iam TO {_quote(user)}; END IF; END $$"
         )
+    # Every function reads the schema revision once, at init (queuefirst.store.revision).
+    users_list = ", ".join(_quote(u) for u in [users.api, *users.workers.values()])
+    statements.append(f"GRANT SELECT ON alembic_version TO {users_list}")
     readable = [
         name for tables in schema.entities.values() for name in (tables.rows.name, tables.commands.name)
     ]

@@ -10,7 +10,7 @@ Not for sharing between threads: give each thread its own `Database`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -40,7 +40,13 @@ def conninfo(url: str) -> dict[str, Any]:
     return params
 
 
+OnOpen = Callable[["psycopg.Connection[Any]"], None]
+
+
 class Database:
+    """`on_open` runs on each new connection before first use (the schema guard):
+    whatever it raises closes that connection and reaches the caller."""
+
     def __init__(
         self,
         url: str,
@@ -49,6 +55,7 @@ class Database:
         region: str = "",
         connect_timeout: int = 5,
         prepared_statements: bool = True,
+        on_open: OnOpen | None = None,
     ) -> None:
         self.params = conninfo(url) | {"connect_timeout": connect_timeout}
         self.iam_auth = iam_auth
@@ -59,6 +66,7 @@ class Database:
         # connection anyway can afford; turn them off to let the proxy multiplex.
         self.prepare_threshold = 0 if prepared_statements else None
         self.region = region
+        self.on_open = on_open
         self._connection: psycopg.Connection[Any] | None = None
         self._last_used = 0.0
 
@@ -69,7 +77,14 @@ class Database:
         params = dict(self.params)
         if self.iam_auth:
             params["password"] = _iam_token(params, self.region)
-        return psycopg.connect(**params, prepare_threshold=self.prepare_threshold, autocommit=True)
+        conn = psycopg.connect(**params, prepare_threshold=self.prepare_threshold, autocommit=True)
+        if self.on_open is not None:
+            try:
+                self.on_open(conn)
+            except BaseException:
+                conn.close()
+                raise
+        return conn
 
     def connection(self) -> psycopg.Connection[Any]:
         conn = self._connection
@@ -121,3 +136,24 @@ def _iam_token(params: dict[str, Any], region: str) -> str:
         DBHostname=params["host"], Port=int(params["port"]), DBUsername=params["user"]
     )
     return token
+
+
+def open_at_init(database: Database, *, checked: bool, logger: Any = None) -> None:
+    """Open the function's connection during init, where the schema guard runs.
+
+    Only for images that carry a schema revision (nothing else to learn at
+    init, and the local stack keeps its lazy connection). The first invocation
+    reuses the connection, so a cold start pays for it no more than before.
+    An unreachable database is not an init error: invocations fail and retry
+    as before, and the guard runs when a connection first opens.
+    """
+    if not checked:
+        return
+    try:
+        database.connection()
+    except psycopg.OperationalError as error:
+        if logger is not None:
+            logger.warning(
+                "database unreachable at init; schema checked on first connection",
+                extra={"error": f"{type(error).__name__}: {error}".strip()},
+            )

@@ -12,27 +12,46 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from queuefirst.model.application import Application
 from queuefirst.store.access import DatabaseUsers, apply_grants
+from queuefirst.store.database import Database
 from queuefirst.store.engine import make_engine
+from queuefirst.store.revision import database_revision
 from queuefirst.store.schema import build_schema
 
 ENVIRONMENT = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(database_url: str, app: Application) -> Config:
+def alembic_config(database_url: str, app: Application, versions: Path | None = None) -> Config:
+    """`versions`: another folder of revisions than the application's (tests, tools)."""
     config = Config()
     config.set_main_option("script_location", str(ENVIRONMENT))
-    config.set_main_option("version_locations", str(app.migrations_dir))
+    config.set_main_option("version_locations", str(versions or app.migrations_dir))
     config.set_main_option("path_separator", "os")
     config.attributes["database_url"] = database_url
     config.attributes["application"] = app
     return config
 
 
-def upgrade(database_url: str, app: Application) -> None:
-    command.upgrade(alembic_config(database_url, app), "head")
+def upgrade(database_url: str, app: Application, versions: Path | None = None) -> None:
+    command.upgrade(alembic_config(database_url, app, versions), "head")
+
+
+def current_revision(database_url: str) -> str | None:
+    """The revision the database is at (alembic_version); None before the first migration."""
+    database = Database(database_url)
+    try:
+        return database_revision(database.connection())
+    finally:
+        database.close()
+
+
+def head_revision(app: Application) -> str | None:
+    """The newest revision this application's code carries."""
+    heads = ScriptDirectory.from_config(alembic_config("postgresql://unused", app)).get_heads()
+    return heads[0] if heads else None
 
 
 def prepare(database_url: str, app: Application, users: DatabaseUsers | None) -> None:

@@ -17,9 +17,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from queuefirst.model.command import APPLIED, DUPLICATE, REJECTED
 from queuefirst.model.entity import Entity
-from queuefirst.runtime.telemetry import message_age_ms, timed
+from queuefirst.runtime.telemetry import count_per_version, message_age_ms, timed, traced
 from queuefirst.store.database import Database
 from queuefirst.store.entity_store import EntityStore
+from queuefirst.store.revision import SchemaGuard, is_probe
 from queuefirst.worker.batch import BatchApplier, Done, Failed, Message, Report
 
 
@@ -32,6 +33,10 @@ class WorkerRoot:
     applier: BatchApplier
     logger: Logger
     metrics: Metrics
+    guard: SchemaGuard
+    function: str
+    version: str
+    tracing: bool = False
 
 
 _COUNTERS = {APPLIED: "CommandsApplied", REJECTED: "CommandsRejected", DUPLICATE: "CommandsDuplicate"}
@@ -42,6 +47,9 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 def make_handler(root: WorkerRoot) -> Handler:
     @root.metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if is_probe(event):
+            # A deploy asks a new version, before any traffic, what it needs and finds.
+            return root.guard.answer(root.database.connection(), root.version)
         records = event.get("Records", [])
         if not records:
             return {"batchItemFailures": []}
@@ -54,7 +62,7 @@ def make_handler(root: WorkerRoot) -> Handler:
         _observe(root, records, report)
         return {"batchItemFailures": [{"itemIdentifier": m} for m in report.failures]}
 
-    return handler
+    return traced(handler, root.function, root.tracing)
 
 
 def _observe(root: WorkerRoot, records: list[dict[str, Any]], report: Report) -> None:
@@ -86,6 +94,9 @@ def _observe(root: WorkerRoot, records: list[dict[str, Any]], report: Report) ->
     for name, count in counts.items():
         if count:
             root.metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+    if counts[FAILED_METRIC]:
+        # What a canary judges a version by, beside Lambda's errors per ExecutedVersion.
+        count_per_version(FAILED_METRIC, counts[FAILED_METRIC], function=root.function, version=root.version)
     if report.failures:
         _record_failures(root, report)
 

@@ -25,10 +25,13 @@ if context.is_offline_mode():
 else:
     engine = make_engine(url, pool_size=1)
     with engine.connect() as connection:
+        live_columns = {t.name: sorted(c.name for c in t.columns) for t in target_metadata.sorted_tables}
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
             process_revision_directives=config.attributes.get("process_revision_directives"),
+            # Written into each generated revision (see script.py.mako).
+            template_args={"live_columns": repr(dict(sorted(live_columns.items())))},
         )
         with context.begin_transaction():
             context.run_migrations()

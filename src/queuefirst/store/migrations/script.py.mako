@@ -15,6 +15,11 @@ down_revision: str | None = ${repr(down_revision)}
 branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
 depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
+# What the images built with this revision read and write, from the entity modules
+# (written by `queuefirst migrations new`): the expand/contract check keeps every
+# one of them until a later revision no longer lists it.
+live_columns: dict[str, list[str]] = ${live_columns}
+
 
 def upgrade() -> None:
     ${upgrades if upgrades else "pass"}
