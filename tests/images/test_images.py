@@ -262,7 +262,8 @@ class Function:
 
     def start(self, first_event: dict[str, Any]) -> dict[str, Any]:
         """Start the container and invoke it once: the cold start, measured."""
-        args = ["docker", "run", "-d", "--rm", "--network", "host"]
+        # No --rm: a container that dies at init keeps its logs for the failure message.
+        args = ["docker", "run", "-d", "--network", "host"]
         for key, value in self.env.items():
             args += ["-e", f"{key}={value}"]
         started = time.monotonic()
@@ -272,9 +273,10 @@ class Function:
             try:
                 response = self.invoke(first_event)
                 break
-            except (ConnectionError, urllib.error.URLError):
+            except (ConnectionError, urllib.error.URLError) as error:
                 if time.monotonic() > deadline:
-                    raise
+                    log = self.logs()
+                    raise AssertionError(f"{self.image} never answered ({error}); its log:\n{log}") from None
                 time.sleep(0.02)
         self.cold_start_seconds = time.monotonic() - started
         return response
