@@ -139,7 +139,8 @@ def test_nothing_is_lost_while_runtimes_die_and_the_database_restarts(
         model = Model(shop)
         expected_status = workload.replay(model)
         rows = _rows(database.url, shop)
-        assert rows == {name: table for name, table in _model_rows(model).items() if table}
+        expected_rows = {name: table for name, table in _model_rows(model).items() if table}
+        assert rows == expected_rows, _differences(rows, expected_rows, sent, statuses)
         assert {cid: statuses[cid] for cid in expected_status} == expected_status
         counts = {status: list(statuses.values()).count(status) for status in (APPLIED, REJECTED)}
         print(
@@ -164,6 +165,19 @@ def _explain(stack: RunningStack, sent: dict[str, str], unsettled: set[str]) -> 
         lines.append(f"dead letters of {entity}:")
         lines.append(stack.cli("dlq", "show", entity).stdout)
     return "\n".join(lines)
+
+
+def _differences(
+    rows: dict[str, Any], expected: dict[str, Any], sent: dict[str, str], statuses: dict[str, str]
+) -> str:
+    """The rows that differ from the model's, one line each (the first 30)."""
+    lines = []
+    for entity in sorted(set(rows) | set(expected)):
+        mine, model = rows.get(entity, {}), expected.get(entity, {})
+        for key in sorted(set(mine) | set(model)):
+            if mine.get(key) != model.get(key):
+                lines.append(f"{entity} {key}: stored {mine.get(key)} / model {model.get(key)}")
+    return f"{len(lines)} rows differ from the model:\n" + "\n".join(lines[:30])
 
 
 def _dead_letters(stack: RunningStack, entity: str) -> int:

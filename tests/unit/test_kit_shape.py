@@ -1,0 +1,91 @@
+"""The kit's shape: what ships in a function is a folder, and the kit knows nothing of the shop.
+
+Read from the source, not run: these hold for every file that exists, including
+ones added later.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+KIT = ROOT / "src" / "queuefirst"
+# Copied whole into the images (images/base/Dockerfile); tools stay out of them.
+RUNTIME_FOLDERS = ("model", "runtime", "store", "worker", "api", "functions")
+TOOL_FOLDERS = ("local", "ops")
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            # Relative imports resolved against the file's own package.
+            package = path.relative_to(ROOT / "src").parent.parts
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            found.add(".".join([*base, *(node.module or "").split(".")]).strip("."))
+    return found
+
+
+def runtime_files() -> list[Path]:
+    files = [KIT / "__init__.py"]
+    for folder in RUNTIME_FOLDERS:
+        files += sorted((KIT / folder).rglob("*.py"))
+    return files
+
+
+@pytest.mark.parametrize("path", runtime_files(), ids=lambda p: str(p.relative_to(KIT)))
+def test_runtime_code_never_imports_the_tools(path: Path) -> None:
+    tools = {
+        m for m in imported_modules(path) if m.split(".")[:2] in (["queuefirst", t] for t in TOOL_FOLDERS)
+    }
+    assert not tools, f"{path.relative_to(ROOT)} imports {sorted(tools)}, which no image carries"
+
+
+def test_every_kit_folder_is_either_runtime_or_tool() -> None:
+    folders = {p.name for p in KIT.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders == set(RUNTIME_FOLDERS) | set(TOOL_FOLDERS)
+    loose = {p.name for p in KIT.glob("*.py")}
+    assert loose == {"__init__.py"}, "a module at the top level would ship in no image or in all"
+
+
+def test_the_base_image_copies_exactly_the_runtime_folders() -> None:
+    dockerfile = (ROOT / "images" / "base" / "Dockerfile").read_text()
+    copied = set(re.findall(r"src/queuefirst/(\w+)/", dockerfile))
+    assert copied == set(RUNTIME_FOLDERS)
+
+
+KIT_FILES = [
+    *sorted(KIT.rglob("*.py")),
+    *sorted(KIT.rglob("*.mako")),
+    *sorted((ROOT / "infra").glob("*.py")),
+    *sorted((ROOT / "infra" / "queuefirst_infra").glob("*.py")),
+    ROOT / "infra" / "cdk.json",
+    ROOT / "docker-bake.hcl",
+    *sorted((ROOT / "images").glob("*/Dockerfile")),
+]
+
+
+EXAMPLE_NAMES = {"shop", "customers", "orders", "order_items", "products"}
+
+
+@pytest.mark.parametrize("path", KIT_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_kit_file_names_the_example_application(path: Path) -> None:
+    """The shop is one application of the kit: only pyproject.toml's [tool.queuefirst]
+    and the generated docker-bake.json name it. (Its entities may serve as examples
+    in comments and help texts, never as a value the kit uses.)"""
+    text = path.read_text()
+    assert "shop" not in re.findall(r"[a-z_]+", text.lower()), f"{path.relative_to(ROOT)} names the shop"
+    if path.suffix == ".py":
+        values = {
+            node.value
+            for node in ast.walk(ast.parse(text))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        }
+        assert not values & EXAMPLE_NAMES, f"{path.relative_to(ROOT)} uses {sorted(values & EXAMPLE_NAMES)}"
