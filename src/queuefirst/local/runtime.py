@@ -39,6 +39,9 @@ class Invocation:
     error: str | None = None
     # The runtime did not answer at all: the instance is replaced, not reused.
     broken: bool = False
+    # False when the request provably never reached a runtime (the connection
+    # was refused, or the socket was already closed when it was written).
+    delivered: bool = True
 
 
 @dataclass
@@ -106,7 +109,13 @@ class RuntimeInstance:
         except (http.client.HTTPException, TimeoutError, OSError) as error:
             self._close_connection()
             return Invocation(
-                self.spec.name, False, _ms(started), None, f"runtime unreachable: {error}", broken=True
+                self.spec.name,
+                False,
+                _ms(started),
+                None,
+                f"runtime unreachable: {error}",
+                broken=True,
+                delivered=not isinstance(error, ConnectionRefusedError | BrokenPipeError),
             )
         duration = _ms(started)
         text = raw.decode(errors="replace")
@@ -199,9 +208,17 @@ class RuntimePool:
 
     def invoke(self, event: Any, wait: float | None = None) -> Invocation:
         instance = self._take(wait)
+        if not instance.alive():
+            # Lambda never hands an event to an environment that is gone.
+            instance = self._replace(instance)
         result: Invocation | None = None
         try:
             result = instance.invoke(event)
+            if result.broken and not result.delivered:
+                # It never reached a runtime, so nothing ran: as Lambda, a fresh
+                # environment takes it, and no delivery of the event is spent.
+                instance = self._replace(instance)
+                result = instance.invoke(event)
         finally:
             if result is None or result.broken or not instance.alive():
                 instance = self._replace(instance)
