@@ -63,8 +63,8 @@ def database() -> Iterator[EmbeddedPostgres]:
 
 def kill_runtimes(stack: RunningStack, stop: threading.Event, rng: random.Random, killed: list[int]) -> None:
     """SIGKILL one worker runtime (`python -m awslambdaric`, not the emulator around it)
-    every 0.2 to 1 s: a batch in flight dies part-way, as in a Lambda sandbox."""
-    while not stop.wait(rng.uniform(0.2, 1.0)):
+    every 0.5 to 2 s: a batch in flight dies part-way, as in a Lambda sandbox."""
+    while not stop.wait(rng.uniform(0.5, 2.0)):
         children = psutil.Process(stack.process.pid).children(recursive=True)
         workers = [p for p in children if _is_worker_runtime(p)]
         if workers:

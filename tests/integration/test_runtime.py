@@ -76,6 +76,21 @@ def test_a_dead_emulator_is_replaced_before_it_is_handed_an_event(pool: RuntimeP
     assert all(i.alive() for i in pool.instances)
 
 
+def test_a_runtime_killed_while_idle_costs_no_delivery(pool: RuntimePool) -> None:
+    """RIE would fail the next event for a runtime that died between invocations;
+    Lambda would never hand it one: the pool starts a fresh instance instead."""
+    for n in range(2):
+        assert pool.invoke({"echo": n}).ok  # both instances have served: runtimes started
+    for instance in pool.instances:
+        assert instance.pid is not None
+        for child in psutil.Process(instance.pid).children():
+            child.kill()
+            child.wait()
+    results = [pool.invoke({"echo": n}) for n in range(4)]
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert pool.replaced == 2
+
+
 def test_an_emulator_that_refuses_the_connection_costs_no_delivery(pool: RuntimePool) -> None:
     """Alive as a process but not listening (its port taken back): the request never
     reached a runtime, so a fresh instance takes it and the invocation succeeds."""

@@ -25,6 +25,11 @@ class LaunchError(RuntimeError):
 
 
 class Launcher(Protocol):
+    # The runtime is a child process of the launched one (the emulator) on this
+    # machine, so its death shows in /proc; not so behind `docker run`.
+    @property
+    def runtime_is_child(self) -> bool: ...
+
     def command(self, spec: FunctionSpec, port: int) -> list[str]: ...
 
     def cleanup(self, spec: FunctionSpec, port: int) -> None: ...
@@ -35,6 +40,7 @@ class ProcessLauncher:
     """RIE and the runtime client as processes of this machine."""
 
     rie: Path
+    runtime_is_child: bool = True
 
     def command(self, spec: FunctionSpec, port: int) -> list[str]:
         # Every instance gets its own Runtime API port too: RIE's default (9001)
@@ -77,6 +83,7 @@ class ContainerLauncher:
     """
 
     docker: str
+    runtime_is_child: bool = False
 
     @classmethod
     def for_functions(cls, functions: list[str]) -> ContainerLauncher:

@@ -26,6 +26,7 @@ from typing import IO, Any
 from queuefirst.local.functions import FunctionSpec
 from queuefirst.local.launchers import Launcher
 from queuefirst.local.ports import free_port, start_server
+from queuefirst.local.processes import live_children
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
@@ -51,6 +52,7 @@ class RuntimeInstance:
     log: IO[bytes]
     port: int = 0
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    served: bool = False  # an invocation reached it, so RIE has started its runtime
     _connection: http.client.HTTPConnection | None = field(default=None, repr=False)
 
     def _close_connection(self) -> None:
@@ -89,6 +91,13 @@ class RuntimeInstance:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def runtime_gone(self) -> bool:
+        """Its runtime died between invocations (RIE would fail the next event for it,
+        then start another): as far as Lambda is concerned, the environment is gone."""
+        if not self.served or self.process is None or not self.launcher.runtime_is_child:
+            return False
+        return live_children(self.process.pid) == []
+
     def invoke(self, event: Any) -> Invocation:
         started = time.perf_counter()
         # One kept-open connection per instance: the pool lends an instance to
@@ -118,6 +127,7 @@ class RuntimeInstance:
                 delivered=not isinstance(error, ConnectionRefusedError | BrokenPipeError),
             )
         duration = _ms(started)
+        self.served = True
         text = raw.decode(errors="replace")
         if text.startswith("Task timed out"):
             return Invocation(self.spec.name, False, duration, None, text.strip())
@@ -208,7 +218,7 @@ class RuntimePool:
 
     def invoke(self, event: Any, wait: float | None = None) -> Invocation:
         instance = self._take(wait)
-        if not instance.alive():
+        if not instance.alive() or instance.runtime_gone():
             # Lambda never hands an event to an environment that is gone.
             instance = self._replace(instance)
         result: Invocation | None = None
