@@ -9,6 +9,13 @@ attributes computed when asked for, one clock read per scan, deletes found
 by their receipt handle, and FIFO deduplication by a table of recent ids (which, as
 on AWS and unlike moto, also remembers ids of messages already deleted).
 
+One fix of behaviour: moto's receive is not atomic. Two receives at once could
+both see a FIFO message group free and each take messages of it, so a group's
+later message was processed beside (and before) its earlier one. Receives of a
+queue now take turns choosing messages, as SQS guarantees a group to one
+receiver at a time; and a receive waiting for a blocked group wakes when a
+delete frees it instead of spinning.
+
 They are applied in the local SQS server's own process only
 (`python -m queuefirst.local.sqs_server`), and only to the moto version they
 were written against.
@@ -18,6 +25,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
+import time
 import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -109,7 +118,29 @@ def _delete(queue: Queue, receipt_handles: set[str]) -> set[str]:
         queue.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
     if doomed:
         queue._messages = [m for m in queue._messages if id(m) not in doomed]
+        _notify(queue)  # a FIFO group may be free again
     return found
+
+
+def _receive(queue: Queue, wait_seconds: float, choose: Any) -> list[Message]:
+    """`choose()` (moto's receive, not waiting) one receive of the queue at a time;
+    between tries, wait for a message sent or deleted, or a visibility timeout ending."""
+    turn: threading.Lock = queue.__dict__.setdefault("_receive_turn", threading.Lock())
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        with turn:
+            chosen: list[Message] = choose()
+        left = deadline - time.monotonic()
+        if chosen or left <= 0:
+            return chosen
+        with queue._messages_lock:
+            # Woken by a send or a delete; the short timeout catches visibility ending.
+            queue._messages_lock.wait(timeout=min(left, 0.2))
+
+
+def _notify(queue: Queue) -> None:
+    with queue._messages_lock:
+        queue._messages_lock.notify_all()
 
 
 def _receipt_handle() -> str:
@@ -129,6 +160,23 @@ def apply() -> None:
         raise RuntimeError(f"queuefirst's SQS speedups are for moto {PATCHED_VERSION}, not {installed}")
     original_add = Queue.add_message
     original_mark_received = Message.mark_received
+    original_receive = SQSBackend.receive_message
+
+    def receive_message(
+        backend: SQSBackend,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> list[Message]:
+        def choose() -> list[Message]:
+            chosen: list[Message] = original_receive(
+                backend, queue_name, count, 0, visibility_timeout, message_attribute_names
+            )
+            return chosen
+
+        return _receive(backend.get_queue(queue_name), wait_seconds_timeout, choose)
 
     def add_message(queue: Queue, message: Message) -> None:
         _add_message(queue, message, original_add)
@@ -170,5 +218,6 @@ def apply() -> None:
     _patch(Queue, "delete_message", delete_message)
     _patch(Message, "mark_received", mark_received)
     _patch(SQSBackend, "delete_message_batch", delete_message_batch)
+    _patch(SQSBackend, "receive_message", receive_message)
     _patch(sqs_utils, "generate_receipt_handle", _receipt_handle)
     _patch(sqs_models, "generate_receipt_handle", _receipt_handle)
