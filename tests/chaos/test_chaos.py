@@ -123,7 +123,10 @@ def test_nothing_is_lost_while_runtimes_die_and_the_database_restarts(
         conn.execute("ALTER TABLE products ADD CONSTRAINT chaos_poison CHECK (name <> 'poison')")
         conn.close()
         killer.start()
-        sent = workload.send(producers, restart=lambda: _restart(database))
+        try:
+            sent = workload.send(producers, restart=lambda: _restart(database))
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{_products(database.url)}") from None
         stop.set()
         killer.join()
         statuses, unsettled = _wait_settled(database.url, sent, workload.poison_ids, timeout=600)
@@ -141,7 +144,7 @@ def test_nothing_is_lost_while_runtimes_die_and_the_database_restarts(
         expected_status = workload.replay(model)
         rows = _rows(database.url, shop)
         expected_rows = {name: table for name, table in _model_rows(model).items() if table}
-        assert rows == expected_rows, _differences(rows, expected_rows, sent, statuses)
+        assert rows == expected_rows, _differences(database.url, rows, expected_rows, workload)
         assert {cid: statuses[cid] for cid in expected_status} == expected_status
         counts = {status: list(statuses.values()).count(status) for status in (APPLIED, REJECTED)}
         print(
@@ -158,6 +161,14 @@ def test_nothing_is_lost_while_runtimes_die_and_the_database_restarts(
         stop_stack(stack)
 
 
+def _products(url: str) -> str:
+    """The products' rows and every command their worker took, in the order it took them."""
+    with psycopg.connect(**conninfo(url)) as conn:
+        rows = conn.execute("SELECT id, stock, alive FROM products ORDER BY id").fetchall()
+        log = conn.execute("SELECT key, op, status, reason FROM products__commands ORDER BY seq").fetchall()
+    return f"products: {rows}\nproducts' commands: {log}"
+
+
 def _explain(stack: RunningStack, sent: dict[str, str], unsettled: set[str]) -> str:
     """Why commands never settled: each one's entity, and every entity's dead letters with reasons."""
     lines = [f"{len(unsettled)} accepted commands neither applied nor rejected:"]
@@ -168,17 +179,26 @@ def _explain(stack: RunningStack, sent: dict[str, str], unsettled: set[str]) -> 
     return "\n".join(lines)
 
 
-def _differences(
-    rows: dict[str, Any], expected: dict[str, Any], sent: dict[str, str], statuses: dict[str, str]
-) -> str:
-    """The rows that differ from the model's, one line each (the first 30)."""
+def _differences(url: str, rows: dict[str, Any], expected: dict[str, Any], workload: Workload) -> str:
+    """The rows that differ from the model's (the first ten): both states, the commands
+    sent for the row in their order, and what its worker did with each, in its order."""
+    sent: dict[tuple[str, str], list[str]] = {}
+    for command in workload.accepted:
+        sent.setdefault((command.entity, command.key), []).append(f"{command.op}:{command.command_id}")
     lines = []
-    for entity in sorted(set(rows) | set(expected)):
-        mine, model = rows.get(entity, {}), expected.get(entity, {})
-        for key in sorted(set(mine) | set(model)):
-            if mine.get(key) != model.get(key):
-                lines.append(f"{entity} {key}: stored {mine.get(key)} / model {model.get(key)}")
-    return f"{len(lines)} rows differ from the model:\n" + "\n".join(lines[:30])
+    with psycopg.connect(**conninfo(url)) as conn:
+        for entity in sorted(set(rows) | set(expected)):
+            mine, model = rows.get(entity, {}), expected.get(entity, {})
+            for key in sorted(set(mine) | set(model)):
+                if mine.get(key) == model.get(key) or len(lines) >= 10:
+                    continue
+                query = f"SELECT op, command_id, status, reason FROM {entity}__commands WHERE key = %s"
+                log = conn.execute(query + " ORDER BY seq", [key]).fetchall()  # type: ignore[call-overload]
+                lines.append(
+                    f"{entity} {key}:\n  stored {mine.get(key)}\n  model  {model.get(key)}\n"
+                    f"  sent   {sent.get((entity, key))}\n  taken  {log}"
+                )
+    return "rows differ from the model:\n" + "\n".join(lines)
 
 
 def _dead_letters(stack: RunningStack, entity: str) -> int:

@@ -9,12 +9,15 @@ attributes computed when asked for, one clock read per scan, deletes found
 by their receipt handle, and FIFO deduplication by a table of recent ids (which, as
 on AWS and unlike moto, also remembers ids of messages already deleted).
 
-One fix of behaviour: moto's receive is not atomic. Two receives at once could
-both see a FIFO message group free and each take messages of it, so a group's
-later message was processed beside (and before) its earlier one. Receives of a
-queue now take turns choosing messages, as SQS guarantees a group to one
-receiver at a time; and a receive waiting for a blocked group wakes when a
-delete frees it instead of spinning.
+Two fixes of behaviour, both of FIFO order, which the lanes of the whole design
+rest on. moto's receive is not atomic: two receives at once could both see a
+message group free and each take messages of it; receives of a queue now take
+turns choosing messages, as SQS hands a group to one receiver at a time. And
+when several messages of a group come back from flight together, moto skipped
+the first (its siblings still counted as in flight) and delivered a later one:
+messages whose visibility timeout ended now leave flight before a receive
+chooses. A receive waiting for a blocked group wakes when a delete frees it
+instead of spinning.
 
 They are applied in the local SQS server's own process only
 (`python -m queuefirst.local.sqs_server`), and only to the moto version they
@@ -129,6 +132,7 @@ def _receive(queue: Queue, wait_seconds: float, choose: Any) -> list[Message]:
     deadline = time.monotonic() + wait_seconds
     while True:
         with turn:
+            _land_expired(queue)
             chosen: list[Message] = choose()
         left = deadline - time.monotonic()
         if chosen or left <= 0:
@@ -136,6 +140,13 @@ def _receive(queue: Queue, wait_seconds: float, choose: Any) -> list[Message]:
         with queue._messages_lock:
             # Woken by a send or a delete; the short timeout catches visibility ending.
             queue._messages_lock.wait(timeout=min(left, 0.2))
+
+
+def _land_expired(queue: Queue) -> None:
+    """Messages in flight whose visibility timeout ended are in flight no more."""
+    now = unix_time_millis()
+    for message in [m for m in queue.pending_messages if now > m.visible_at]:
+        queue.pending_messages.discard(message)
 
 
 def _notify(queue: Queue) -> None:
