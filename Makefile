@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib;print(hashlib.s
 CHECKOV_VERSION := 3.3.30
 CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: dev test test-py312 test-fast fuzz lint format bench images images-push synth lock clean
+.PHONY: dev test test-py312 test-fast fuzz chaos soak lint format bench images images-push synth lock clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,17 @@ test-py312:
 FUZZ_EXAMPLES ?= 80
 fuzz: $(STAMP)
 	QUEUEFIRST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/e2e/test_contract.py -s -q $(ARGS)
+
+# The chaos run at scale (make test runs 600 commands): runtimes SIGKILLed, PostgreSQL restarted.
+CHAOS_COMMANDS ?= 5000
+chaos: $(STAMP)
+	QUEUEFIRST_CHAOS_COMMANDS=$(CHAOS_COMMANDS) $(PY) -m pytest tests/chaos -s -q $(ARGS)
+
+# The convergence property at length (make test runs 200 examples); prints its runtime.
+SOAK_EXAMPLES ?= 2000
+soak: $(STAMP)
+	QUEUEFIRST_PROPERTY_EXAMPLES=$(SOAK_EXAMPLES) $(PY) -m pytest tests/shop/test_property.py -q \
+	  --timeout 7200 --durations=1 $(ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit $(ARGS)

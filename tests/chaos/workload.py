@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -183,17 +184,28 @@ def _product(name: str) -> dict[str, Any]:
 
 
 def _post(base: str, path: str, body: dict[str, Any]) -> str | None:
+    """The command id of an accepted POST. A 503 (the database restarting) or a refused
+    connection enqueued nothing: try again, as a phone app would, for up to a minute."""
     request = urllib.request.Request(
         base + path,
         data=json.dumps(body).encode(),
         method="POST",
         headers={"content-type": "application/json"},
     )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return str(json.loads(response.read())["command_id"]) if response.status == 202 else None
-    except (urllib.error.URLError, TimeoutError):
-        return None  # 503 while the database restarts: not accepted
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return str(json.loads(response.read())["command_id"])
+        except urllib.error.HTTPError as error:
+            if error.code != 503 or time.monotonic() > deadline:
+                return None
+        except urllib.error.URLError as error:
+            if not isinstance(error.reason, ConnectionRefusedError) or time.monotonic() > deadline:
+                return None
+        except TimeoutError:
+            return None  # perhaps enqueued, perhaps not: this story stops here
+        time.sleep(0.2)
 
 
 def _stocked(stack: Any) -> bool:
