@@ -67,15 +67,22 @@ class ApiService:
         key = body.pop("id", None) or str(self.mint_id())
         payload = _validated(entity, CREATE, body)
         parent = payload.get(entity.parent_field) if entity.parent_field else None
-        conn = self.database.connection()
-        if self.reader.exists(conn, entity, key):
+        references = {
+            field: (target, str(payload[field]))
+            for field, target in entity.references.items()
+            if payload.get(field) is not None
+        }
+        checks = self.reader.create_checks(
+            self.database.connection(), entity, key, None if parent is None else str(parent), references
+        )
+        if checks.taken:
             raise Conflict(f"{entity.name} {key} already exists", field="id")
-        if entity.parent and not self.reader.exists(conn, self.registry[entity.parent], str(parent)):
+        if not checks.parent_found:
             # A state of other rows, not a malformed request: retried once the parent is applied.
             raise Conflict(f"no {entity.parent} with id {parent}", field=entity.parent_field)
-        self._check_references(entity, payload)
-        floor = self.reader.latest_version(conn, entity, key)
-        command = self._command(entity, CREATE, key, payload, parent, floor, producer)
+        for field in checks.missing:
+            raise Conflict(f"no {references[field][0]} with id {references[field][1]}", field=field)
+        command = self._command(entity, CREATE, key, payload, parent, checks.floor, producer)
         self._courtesy(entity, None, command)
         return self._enqueue(command)
 

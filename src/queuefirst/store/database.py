@@ -89,11 +89,12 @@ class Database:
     def connection(self) -> psycopg.Connection[Any]:
         conn = self._connection
         usable = conn is not None and not conn.closed and not conn.broken
-        if usable and conn is not None and (self._fresh() or _answers(conn)):
-            return conn
-        self.close()
-        self._connection = self._open()
-        return self._connection
+        if not (usable and conn is not None and (self._fresh() or _answers(conn))):
+            self.close()
+            conn = self._connection = self._open()
+        # Used now: the liveness check is for a connection left idle, not one in use.
+        self._last_used = time.monotonic()
+        return conn
 
     @contextmanager
     def transaction(self, *, pipelined: bool = False) -> Iterator[psycopg.Connection[Any]]:

@@ -33,6 +33,14 @@ class FoundRow:
         return int(self.stamp.split(".", 1)[0])
 
 
+@dataclass(frozen=True)
+class CreateChecks:
+    taken: bool  # a live row holds the key
+    floor: int  # version of the last command applied to the key, deleted or not (0: never)
+    parent_found: bool  # the named parent is a live row (True for a root)
+    missing: tuple[str, ...]  # reference fields naming no live row
+
+
 class Reader:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
@@ -56,10 +64,30 @@ class Reader:
     def exists(self, conn: Connection[Any], entity: Entity, key: str) -> bool:
         return self.find(conn, entity, key) is not None
 
-    def latest_version(self, conn: Connection[Any], entity: Entity, key: str) -> int:
-        """The version of the last command applied to the row, deleted or not (0 if never)."""
-        record = conn.execute(self.sql[entity.name].latest_stamp, [key]).fetchone()
-        return int(record[0].split(".", 1)[0]) if record else 0
+    def create_checks(
+        self,
+        conn: Connection[Any],
+        entity: Entity,
+        key: str,
+        parent: str | None,
+        references: dict[str, tuple[str, str]],
+    ) -> CreateChecks:
+        """What a create is checked against, read in one round trip (pipelined): the key,
+        the parent, and each referenced row (`references`: field -> (entity, key))."""
+        with conn.pipeline():
+            own = conn.execute(self.sql[entity.name].key_state, [key])
+            parent_row = conn.execute(self.sql[entity.parent].get_row, [parent]) if entity.parent else None
+            referenced = {
+                field: conn.execute(self.sql[target].get_row, [value])
+                for field, (target, value) in references.items()
+            }
+            state = own.fetchone()
+            return CreateChecks(
+                taken=bool(state and state[0]),
+                floor=int(state[1].split(".", 1)[0]) if state else 0,
+                parent_found=parent_row is None or parent_row.fetchone() is not None,
+                missing=tuple(field for field, cursor in referenced.items() if cursor.fetchone() is None),
+            )
 
     def list(
         self,

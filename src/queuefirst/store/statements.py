@@ -172,8 +172,10 @@ class EntitySql:
         ).as_string()
 
     @cached_property
-    def latest_stamp(self) -> str:
-        """The stamp of the last command applied to a row, deleted or not."""
-        return (
-            sql.SQL("SELECT stamp FROM {} WHERE id = %s").format(sql.Identifier(self.tables.rows)).as_string()
-        )
+    def key_state(self) -> str:
+        """Whether a key holds a live row, and the stamp of the last command applied to it
+        (deleted or not)."""
+        query = sql.SQL("SELECT {}, {} FROM {} WHERE id = %s")
+        return query.format(
+            sql.Identifier(ALIVE), sql.Identifier(STAMP), sql.Identifier(self.tables.rows)
+        ).as_string()
