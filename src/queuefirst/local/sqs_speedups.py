@@ -120,8 +120,11 @@ def _delete(queue: Queue, receipt_handles: set[str]) -> set[str]:
         queue.pending_messages.discard(message)
         queue.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
     if doomed:
-        queue._messages = [m for m in queue._messages if id(m) not in doomed]
-        _notify(queue)  # a FIFO group may be free again
+        # Under the lock sends append with: a message sent while the list is rebuilt
+        # would otherwise be lost (moto's own delete has that race).
+        with queue._messages_lock:
+            queue._messages = [m for m in queue._messages if id(m) not in doomed]
+            queue._messages_lock.notify_all()  # a FIFO group may be free again
     return found
 
 
@@ -131,7 +134,9 @@ def _receive(queue: Queue, wait_seconds: float, choose: Any) -> list[Message]:
     turn: threading.Lock = queue.__dict__.setdefault("_receive_turn", threading.Lock())
     deadline = time.monotonic() + wait_seconds
     while True:
-        with turn:
+        # The turn orders receives; the messages lock keeps sends and deletes out of
+        # the list while a receive walks it and moves dead letters out of it.
+        with turn, queue._messages_lock:
             _land_expired(queue)
             chosen: list[Message] = choose()
         left = deadline - time.monotonic()
@@ -147,11 +152,6 @@ def _land_expired(queue: Queue) -> None:
     now = unix_time_millis()
     for message in [m for m in queue.pending_messages if now > m.visible_at]:
         queue.pending_messages.discard(message)
-
-
-def _notify(queue: Queue) -> None:
-    with queue._messages_lock:
-        queue._messages_lock.notify_all()
 
 
 def _receipt_handle() -> str:
