@@ -40,7 +40,10 @@ DECIDERS = [
     for entity in app.registry().values()
     for name, function in [*((a.name, a.decide) for a in entity.actions.values()), *entity.hooks.items()]
 ]
-FORBIDDEN_MODULES = {"time", "datetime", "random", "secrets", "uuid_utils", "queuefirst.api.versioning"}
+FORBIDDEN_MODULES = {"time", "random", "secrets", "uuid_utils", "queuefirst.api.versioning"}
+# datetime's value types annotate fields (a due date); reading the clock through
+# them (now, today, utcnow) is a forbidden call.
+DATETIME_TYPES = {"date", "datetime", "time", "timedelta", "timezone", "UTC"}
 FORBIDDEN_CALLS = {
     "uuid1",
     "uuid4",
@@ -69,6 +72,8 @@ def nondeterminism(source: str) -> list[str]:
                 for a in node.names
                 if a.name.split(".")[0] in FORBIDDEN_MODULES or a.name in FORBIDDEN_MODULES
             ]
+        elif isinstance(node, ast.ImportFrom) and node.module == "datetime":
+            found += [f"from datetime import {a.name}" for a in node.names if a.name not in DATETIME_TYPES]
         elif isinstance(node, ast.ImportFrom) and node.module:
             if node.module.split(".")[0] in FORBIDDEN_MODULES or node.module in FORBIDDEN_MODULES:
                 found.append(f"from {node.module} import ...")
@@ -116,7 +121,10 @@ def test_the_check_catches_a_decide_function_that_reads_the_clock() -> None:
     "snippet",
     [
         "import time\n",
-        "from datetime import datetime\n",
+        "from time import time\n",
+        "from datetime import datetime\nt = datetime.now()\n",
+        "from datetime import date\nd = date.today()\n",
+        "import datetime\nt = datetime.datetime.utcnow()\n",
         "x = uuid.uuid4()\n",
         "import random\n",
         "from queuefirst.api.versioning import new_id\n",
@@ -126,6 +134,10 @@ def test_the_check_catches_a_decide_function_that_reads_the_clock() -> None:
 )
 def test_the_check_catches_clock_reads_and_id_minting(snippet: str) -> None:
     assert nondeterminism(snippet)
+
+
+def test_the_check_lets_datetime_types_annotate_fields() -> None:
+    assert nondeterminism("from datetime import date, datetime\ndue: date | None = None\n") == []
 
 
 def test_uuid5_derivation_is_allowed() -> None:

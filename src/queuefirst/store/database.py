@@ -9,13 +9,15 @@ Not for sharing between threads: give each thread its own `Database`.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 IDLE_CHECK_SECONDS = 30.0
 
@@ -101,12 +103,14 @@ class Database:
         """A transaction on the instance's connection; a broken connection is dropped.
 
         `pipelined`: the statements go out without waiting for each other's
-        answers (pipeline mode), so BEGIN travels with the first reads and
-        COMMIT with the last writes.
+        answers (pipeline mode), BEGIN with the first reads and COMMIT with the
+        last writes: a batch costs one round trip per read it waits for, plus
+        one. Inside, a statement's error surfaces when its results are read, or
+        at the end; either way the transaction is rolled back.
         """
         conn = self.connection()
         try:
-            with conn.pipeline() if pipelined else nullcontext(), conn.transaction():
+            with _pipelined(conn) if pipelined else conn.transaction():
                 yield conn
         except psycopg.OperationalError:
             if conn.broken or conn.closed:
@@ -119,6 +123,22 @@ class Database:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+@contextmanager
+def _pipelined(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    # BEGIN and COMMIT as plain statements of the pipeline: psycopg's own
+    # transaction block waits for the server on entry, a round trip more.
+    try:
+        with conn.pipeline():
+            conn.execute("BEGIN")
+            yield
+            conn.execute("COMMIT")
+    except BaseException:
+        if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+            with contextlib.suppress(psycopg.OperationalError):  # the first error is the news
+                conn.execute("ROLLBACK")
+        raise
 
 
 def _answers(conn: psycopg.Connection[Any]) -> bool:

@@ -2,12 +2,14 @@
 
 A batch reads everything it will decide on in one pipelined round trip (the
 log entries of its commands, its rows, locked, and its parents' markers),
-decides in memory, then writes in another: new rows, changed rows, log
-entries, markers. The caller owns the transaction; nothing here commits.
+decides in memory, then writes without waiting for an answer: new rows,
+changed rows, log entries, markers travel with the COMMIT. The caller owns the
+transaction; nothing here commits.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,15 +21,10 @@ from psycopg.types.json import Jsonb
 from queuefirst.model.command import Command
 from queuefirst.model.entity import Entity
 from queuefirst.model.working import StoredRow, Working
-from queuefirst.store import columns
 from queuefirst.store.statements import EntitySql
 from queuefirst.store.tables import ALIVE, STAMP
 
 Outbox = list[Command]
-
-
-class RowTaken(RuntimeError):
-    """Another transaction created a row this batch meant to create: run the batch again."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +41,6 @@ class EntityStore:
         self.entity = entity
         self.sql = EntitySql(entity)
         self.fields = list(entity.field_names)
-        self.json_fields = {n for n, k in columns.field_kinds(entity.fields).items() if k == columns.JSONB}
 
     def load(
         self,
@@ -55,7 +51,9 @@ class EntityStore:
         marker_parents: set[str],
     ) -> tuple[dict[uuid.UUID, Outbox], Working]:
         """The outboxes of commands already applied, and the working set, rows locked."""
-        with conn.pipeline(), conn.cursor() as log, conn.cursor() as rows, conn.cursor() as markers:
+        # Every read is sent before any answer is awaited: in a pipelined
+        # transaction, one round trip (with the BEGIN before them).
+        with conn.cursor() as log, conn.cursor() as rows, conn.cursor() as markers:
             log.execute(self.sql.load_log, [list(command_ids)], binary=True)
             row_params: list[Any] = [sorted(keys)]
             if self.entity.parent_field:
@@ -76,19 +74,21 @@ class EntityStore:
         changed = [working.rows[key] for key in sorted(working.changed)]
         new = [row for row in changed if not row.stored]
         existing = [row for row in changed if row.stored]
-        with conn.pipeline(), conn.cursor() as inserted, conn.cursor() as other:
+        # Nothing here waits for an answer: in a pipelined transaction the writes
+        # travel with the COMMIT. A key another transaction created meanwhile, or a
+        # command it applied meanwhile, fails the transaction (a unique violation),
+        # which the caller runs again.
+        with conn.cursor() as cursor:
             if new:
-                inserted.execute(self.sql.insert_rows, self._row_arrays(new, with_parent=True), binary=True)
+                cursor.execute(self.sql.insert_rows, [self._records(new)])
             if existing:
-                other.execute(
-                    self.sql.update_rows, self._row_arrays(existing, with_parent=False), binary=True
-                )
+                cursor.execute(self.sql.update_rows, [self._records(existing)])
             if entries:
-                other.execute(self.sql.insert_log, _log_arrays(entries), binary=True)
+                cursor.execute(self.sql.insert_log, [_log_records(entries)])
             if working.changed_markers:
                 parents = sorted(working.changed_markers)
                 marker_commands = [working.markers[p] for p in parents]
-                other.execute(
+                cursor.execute(
                     self.sql.save_markers,
                     [
                         parents,
@@ -96,8 +96,6 @@ class EntityStore:
                         [Jsonb(_jsonable(c)) for c in marker_commands],
                     ],
                 )
-            if new and len(inserted.fetchall()) != len(new):
-                raise RowTaken(f"{self.entity.name}: a row was created concurrently")
 
     def record_failures(self, conn: Connection[Any], failures: list[tuple[str, str | None, str]]) -> None:
         conn.execute(self.sql.insert_failures, [list(column) for column in zip(*failures, strict=True)])
@@ -114,37 +112,48 @@ class EntityStore:
             stored=True,
         )
 
-    def _row_arrays(self, rows: list[StoredRow], *, with_parent: bool) -> list[list[Any]]:
-        arrays: list[list[Any]] = [[row.key for row in rows]]
-        if with_parent and self.entity.parent_field:
-            arrays.append([row.parent for row in rows])
-        for name in self.fields:
-            if name in self.json_fields:
-                arrays.append([None if row.values[name] is None else Jsonb(row.values[name]) for row in rows])
-            else:
-                arrays.append([row.values[name] for row in rows])
-        arrays.append([row.alive for row in rows])
-        arrays.append([row.stamp for row in rows])
-        return arrays
+    def _records(self, rows: list[StoredRow]) -> str:
+        """The rows as the JSON array of records the write statements take."""
+        parent = self.entity.parent_field
+        records = [
+            {
+                "id": row.key,
+                **({parent: row.parent} if parent else {}),
+                **row.values,
+                ALIVE: row.alive,
+                STAMP: row.stamp,
+            }
+            for row in rows
+        ]
+        return json.dumps(records, default=_json_value)
 
 
 def _jsonable(command: Command) -> dict[str, Any]:
     return command.model_dump(mode="json", exclude_defaults=True)
 
 
-def _log_arrays(entries: list[LogEntry]) -> list[list[Any]]:
-    return [
-        [e.command.command_id for e in entries],
-        [e.command.key for e in entries],
-        [e.command.scope.value for e in entries],
-        [e.command.op for e in entries],
-        [e.command.version for e in entries],
-        [e.status for e in entries],
-        [e.reason for e in entries],
+def _log_records(entries: list[LogEntry]) -> str:
+    return json.dumps(
         [
-            Jsonb(e.command.producer.model_dump(exclude_none=True)) if e.command.producer else None
+            {
+                "command_id": str(e.command.command_id),
+                "key": e.command.key,
+                "scope": e.command.scope.value,
+                "op": e.command.op,
+                "version": e.command.version,
+                "status": e.status,
+                "reason": e.reason,
+                "producer": e.command.producer.model_dump(exclude_none=True) if e.command.producer else None,
+                "cause": None if e.cause is None else str(e.cause),
+                "outbox": [_jsonable(c) for c in e.outbox] if e.outbox else None,
+            }
             for e in entries
-        ],
-        [e.cause for e in entries],
-        [Jsonb([_jsonable(c) for c in e.outbox]) if e.outbox else None for e in entries],
-    ]
+        ]
+    )
+
+
+def _json_value(value: object) -> str:
+    """Field values JSON has no type for, as PostgreSQL reads them: dates and times in
+    ISO form, anything else (a UUID, a Decimal) as its text."""
+    isoformat = getattr(value, "isoformat", None)
+    return str(isoformat() if callable(isoformat) else value)

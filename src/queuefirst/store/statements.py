@@ -1,9 +1,10 @@
 """Each entity's SQL, built once per process from its declaration.
 
-Every statement takes whole batches as arrays (`unnest`), so a batch of any
-mix of commands costs the same few statements, and the text never changes
-between batches: PostgreSQL plans it quickly and nothing is compiled per
-call. Identifiers are composed with psycopg's `sql` module, never by hand.
+Every statement takes whole batches (reads an array of keys, writes a JSON
+array of records), so a batch of any mix of commands costs the same few
+statements, and the text never changes between batches: it is prepared once
+per connection and nothing is compiled per call. Identifiers are composed
+with psycopg's `sql` module, never by hand.
 """
 
 from __future__ import annotations
@@ -17,17 +18,18 @@ from queuefirst.model.entity import Entity
 from queuefirst.store import columns
 from queuefirst.store.tables import ALIVE, STAMP, TableNames
 
+# The columns of the applied-command log the worker writes (`seq` numbers itself).
 LOG_COLUMNS = (
-    ("command_id", "uuid"),
-    ("key", columns.TEXT),
-    ("scope", columns.TEXT),
-    ("op", columns.TEXT),
-    ("version", columns.BIGINT),
-    ("status", columns.TEXT),
-    ("reason", columns.TEXT),
-    ("producer", columns.JSONB),
-    ("cause", "uuid"),
-    ("outbox", columns.JSONB),
+    "command_id",
+    "key",
+    "scope",
+    "op",
+    "version",
+    "status",
+    "reason",
+    "producer",
+    "cause",
+    "outbox",
 )
 
 
@@ -35,10 +37,10 @@ def _names(names: list[str]) -> sql.Composed:
     return sql.SQL(", ").join(map(sql.Identifier, names))
 
 
-def _unnest(kinds: list[str]) -> sql.Composed:
-    return sql.SQL("unnest({})").format(
-        sql.SQL(", ").join(sql.SQL("%s::{}[]").format(sql.SQL(kind)) for kind in kinds)
-    )
+def _records(table: sql.Identifier) -> sql.Composed:
+    """A JSON array of records as rows of `table`'s type: one parameter, however many
+    rows and columns, parsed by the server (cheaper than a typed array per column)."""
+    return sql.SQL("json_populate_recordset(NULL::{}, %s::json)").format(table)
 
 
 @dataclass(frozen=True)
@@ -78,27 +80,26 @@ class EntitySql:
 
     @cached_property
     def insert_rows(self) -> str:
-        """New rows; a key another transaction took meanwhile comes back missing."""
-        query = sql.SQL("INSERT INTO {} ({}) SELECT * FROM {} ON CONFLICT (id) DO NOTHING RETURNING id")
-        kinds = [kind for _, kind in self.row_columns]
-        return query.format(
-            sql.Identifier(self.tables.rows), _names(self.column_names), _unnest(kinds)
-        ).as_string()
+        """New rows, as a JSON array of records. No ON CONFLICT: a key another transaction
+        created meanwhile fails this one, which runs again and finds the row."""
+        query = sql.SQL("INSERT INTO {t} ({cols}) SELECT {cols} FROM {source}")
+        rows = sql.Identifier(self.tables.rows)
+        cols = _names(self.column_names)
+        return query.format(t=rows, cols=cols, source=_records(rows)).as_string()
 
     @cached_property
     def update_rows(self) -> str:
-        """Existing rows (locked by `load_rows`): every column but the id and the parent."""
+        """Existing rows (locked by `load_rows`), as a JSON array of records: every column
+        but the id and the parent."""
         parent = self.entity.parent_field
-        changing = [(n, k) for n, k in self.row_columns if n not in ("id", parent)]
-        names = [n for n, _ in changing]
-        query = sql.SQL(
-            "UPDATE {t} SET ({cols}) = ({values}) FROM {source} AS u (id, {cols}) WHERE {t}.id = u.id"
-        )
+        names = [n for n, _ in self.row_columns if n not in ("id", parent)]
+        rows = sql.Identifier(self.tables.rows)
+        query = sql.SQL("UPDATE {t} SET ({cols}) = ({values}) FROM {source} AS u WHERE {t}.id = u.id")
         return query.format(
-            t=sql.Identifier(self.tables.rows),
+            t=rows,
             cols=_names(names),
             values=sql.SQL(", ").join(sql.Identifier("u", n) for n in names),
-            source=_unnest([columns.TEXT, *(k for _, k in changing)]),
+            source=_records(rows),
         ).as_string()
 
     @cached_property
@@ -110,11 +111,9 @@ class EntitySql:
     def insert_log(self) -> str:
         # No ON CONFLICT: a command applied twice at once must fail its second
         # transaction, which SQS then redelivers as the duplicate it is.
-        query = sql.SQL("INSERT INTO {} ({}) SELECT * FROM {}")
-        names = [n for n, _ in LOG_COLUMNS]
-        return query.format(
-            sql.Identifier(self.tables.commands), _names(names), _unnest([k for _, k in LOG_COLUMNS])
-        ).as_string()
+        log = sql.Identifier(self.tables.commands)
+        query = sql.SQL("INSERT INTO {t} ({cols}) SELECT {cols} FROM {source}")
+        return query.format(t=log, cols=_names(list(LOG_COLUMNS)), source=_records(log)).as_string()
 
     @cached_property
     def load_markers(self) -> str:

@@ -34,7 +34,7 @@ from queuefirst.model.decider import DecideError, Decider
 from queuefirst.model.entity import Entity
 from queuefirst.runtime.sender import CommandSender, SendError
 from queuefirst.store.database import Database
-from queuefirst.store.entity_store import EntityStore, LogEntry, RowTaken
+from queuefirst.store.entity_store import EntityStore, LogEntry
 from queuefirst.worker.decode import Malformed, decode
 
 ATTEMPTS = 3  # deadlocks and races between invocations: the transaction runs again at once
@@ -144,7 +144,7 @@ class BatchApplier:
                         raise
                 with self.database.transaction() as conn:
                     return self._isolate(conn, everything)
-            except (errors.TransactionRollback, errors.UniqueViolation, RowTaken):
+            except (errors.TransactionRollback, errors.UniqueViolation):
                 # A deadlock, or another invocation applying the same command or
                 # creating the same row: run again, and see what it committed.
                 if attempt == ATTEMPTS:
