@@ -236,6 +236,18 @@ def test_openapi_document_lists_every_route(call: Call, notes: Registry) -> None
     assert "/commands/{command_id}" in document["paths"]
 
 
+def test_docs_show_the_contract_itself_with_assets_served_by_the_function(api_handler: Any) -> None:
+    """Swagger UI of the very document /openapi.json answers (not Powertools' own
+    derivation of it), its script and styles inline: nothing is fetched from a CDN."""
+    response = api_handler(http_event("GET", "/docs"), Context())
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"].startswith("text/html")
+    page = response["body"]
+    assert "SwaggerUIBundle" in page and "<style>" in page and "https://" not in page.split("<script>")[0]
+    document = json.loads(api_handler(http_event("GET", "/openapi.json"), Context())["body"])
+    assert json.dumps(document).replace("</", "<\\/") in page
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     method=st.sampled_from(["GET", "POST", "PATCH", "DELETE", "PUT"]),

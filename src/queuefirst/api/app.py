@@ -10,12 +10,12 @@ from typing import Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from queuefirst.api.body import check_body
-from queuefirst.api.contract import openapi_document
+from queuefirst.api.docs import swagger_page
 from queuefirst.api.errors import ApiError
 from queuefirst.api.routes import (
     add_command_routes,
@@ -58,12 +58,24 @@ def build_resolver(
     add_command_routes(app, service)
     patterns.append(("GET", re.compile(r"/commands/[^/]+")))
     add_error_handlers(app, patterns, logger or Logger(service="api"))
-    app.enable_swagger(path="/docs", title=title)
-    document = openapi_document(app, service.registry, title=title)
+    built: list[dict[str, Any]] = []
+
+    def document() -> dict[str, Any]:
+        # Built when first asked for, not at init: a cold start pays nothing for it
+        # (Powertools' OpenAPI models alone take tens of milliseconds to import).
+        if not built:
+            from queuefirst.api.contract import openapi_document
+
+            built.append(openapi_document(app, service.registry, title=title))
+        return built[0]
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> Any:
-        return json_response(200, document)
+        return json_response(200, document())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response[str]:
+        return Response(200, content_types.TEXT_HTML, swagger_page(document()))
 
     return app
 
