@@ -54,9 +54,8 @@ def notes_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if (ROOT / name).is_file() and not name.startswith(("tests/", "bench/", "docs/", "src/shop/")):
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, repo / name)
-    shutil.copytree(
-        ROOT / "tests" / "apps" / "notes", repo / "src" / "notes", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    notes = ROOT / "tests" / "apps" / "notes"
+    shutil.copytree(notes, repo / "src" / "notes", ignore=shutil.ignore_patterns("__pycache__"))
     pyproject = repo / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('application = "shop"', 'application = "notes"'))
     kit(repo, "bakefile")
