@@ -82,7 +82,7 @@ class EntityStore:
             if new:
                 cursor.execute(self.sql.insert_rows, [self._records(new)])
             if existing:
-                cursor.execute(self.sql.update_rows, [self._records(existing)])
+                cursor.execute(self.sql.update_rows, [self._records(existing), [r.key for r in existing]])
             if entries:
                 cursor.execute(self.sql.insert_log, [_log_records(entries)])
             if working.changed_markers:
