@@ -11,6 +11,7 @@ from psycopg import Connection, sql
 from queuefirst.model.entity import Entity
 from queuefirst.model.payloads import row_model
 from queuefirst.model.registry import Registry
+from queuefirst.store.ownership import OWNER_PARAMETER, owned_condition, owner_of
 from queuefirst.store.statements import EntitySql
 from queuefirst.store.tables import ALIVE, STAMP
 
@@ -69,12 +70,20 @@ class Reader:
         limit: int,
         after: str | None = None,
         parent_id: str | None = None,
+        owner: str | None = None,
     ) -> Page:
+        """A page of live rows; `owner`: only that end user's (the entity must be one they own)."""
         statements = self.sql[entity.name]
-        query = statements.list_rows(under_parent=parent_id is not None, after=after is not None)
-        records = conn.execute(query, {"parent": parent_id, "after": after, "limit": limit + 1}).fetchall()
+        owned = None if owner is None else owned_condition(self.registry, entity)
+        query = statements.list_rows(under_parent=parent_id is not None, after=after is not None, owned=owned)
+        parameters = {"parent": parent_id, "after": after, "limit": limit + 1, OWNER_PARAMETER: owner}
+        records = conn.execute(query, parameters).fetchall()
         items = [self.visible(entity, self._found(entity, statements, r)) for r in records[:limit]]
         return Page(items=items, next_after=items[-1]["id"] if len(records) > limit else None)
+
+    def owner(self, conn: Connection[Any], entity: Entity, key: str) -> str | None:
+        """The end user owning the row (deleted or not); None if there is none, or no such row."""
+        return owner_of(conn, self.registry, self.sql, entity, key)
 
     def command_status(self, conn: Connection[Any], command_id: uuid.UUID) -> dict[str, Any] | None:
         cursor = conn.execute(self._status, {"command_id": command_id})
