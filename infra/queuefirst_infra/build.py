@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import App, Environment, Tags
+from aws_cdk import App, Environment, Tags, Validations
+from cdk_nag import AwsSolutionsChecks
 
 from queuefirst.model.application import Application
 from queuefirst.model.registry import Registry
@@ -79,6 +80,8 @@ def build(
         entities[entity] = stack
     # DBProxyTargetGroup takes no tags (CloudFormation rejects them).
     Tags.of(app).add("queuefirst:app", name, exclude_resource_types=["AWS::RDS::DBProxyTargetGroup"])
+    # AWS's own rule pack on every synthesis: an unacknowledged finding fails it.
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return Stacks(registry_stack, shared, entities)
 
 

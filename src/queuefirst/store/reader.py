@@ -11,6 +11,7 @@ from psycopg import Connection, sql
 from queuefirst.model.entity import Entity
 from queuefirst.model.payloads import row_model
 from queuefirst.model.registry import Registry
+from queuefirst.store.ownership import OWNER_PARAMETER, owned_condition, owner_of
 from queuefirst.store.statements import EntitySql
 from queuefirst.store.tables import ALIVE, STAMP
 
@@ -31,14 +32,6 @@ class FoundRow:
     @property
     def version(self) -> int:
         return int(self.stamp.split(".", 1)[0])
-
-
-@dataclass(frozen=True)
-class CreateChecks:
-    taken: bool  # a live row holds the key
-    floor: int  # version of the last command applied to the key, deleted or not (0: never)
-    parent_found: bool  # the named parent is a live row (True for a root)
-    missing: tuple[str, ...]  # reference fields naming no live row
 
 
 class Reader:
@@ -64,30 +57,11 @@ class Reader:
     def exists(self, conn: Connection[Any], entity: Entity, key: str) -> bool:
         return self.find(conn, entity, key) is not None
 
-    def create_checks(
-        self,
-        conn: Connection[Any],
-        entity: Entity,
-        key: str,
-        parent: str | None,
-        references: dict[str, tuple[str, str]],
-    ) -> CreateChecks:
-        """What a create is checked against, read in one round trip (pipelined): the key,
-        the parent, and each referenced row (`references`: field -> (entity, key))."""
-        with conn.pipeline():
-            own = conn.execute(self.sql[entity.name].key_state, [key])
-            parent_row = conn.execute(self.sql[entity.parent].get_row, [parent]) if entity.parent else None
-            referenced = {
-                field: conn.execute(self.sql[target].get_row, [value])
-                for field, (target, value) in references.items()
-            }
-            state = own.fetchone()
-            return CreateChecks(
-                taken=bool(state and state[0]),
-                floor=int(state[1].split(".", 1)[0]) if state else 0,
-                parent_found=parent_row is None or parent_row.fetchone() is not None,
-                missing=tuple(field for field, cursor in referenced.items() if cursor.fetchone() is None),
-            )
+    def key_state(self, conn: Connection[Any], entity: Entity, key: str) -> tuple[bool, int]:
+        """Whether a live row holds the key, and the version of the last command applied
+        to it, deleted or not (0: never), in one read."""
+        state = conn.execute(self.sql[entity.name].key_state, [key]).fetchone()
+        return (bool(state[0]), int(state[1].split(".", 1)[0])) if state else (False, 0)
 
     def list(
         self,
@@ -97,12 +71,20 @@ class Reader:
         limit: int,
         after: str | None = None,
         parent_id: str | None = None,
+        owner: str | None = None,
     ) -> Page:
+        """A page of live rows; `owner`: only that end user's (the entity must be one they own)."""
         statements = self.sql[entity.name]
-        query = statements.list_rows(under_parent=parent_id is not None, after=after is not None)
-        records = conn.execute(query, {"parent": parent_id, "after": after, "limit": limit + 1}).fetchall()
+        owned = None if owner is None else owned_condition(self.registry, entity)
+        query = statements.list_rows(under_parent=parent_id is not None, after=after is not None, owned=owned)
+        parameters = {"parent": parent_id, "after": after, "limit": limit + 1, OWNER_PARAMETER: owner}
+        records = conn.execute(query, parameters).fetchall()
         items = [self.visible(entity, self._found(entity, statements, r)) for r in records[:limit]]
         return Page(items=items, next_after=items[-1]["id"] if len(records) > limit else None)
+
+    def owner(self, conn: Connection[Any], entity: Entity, key: str) -> str | None:
+        """The end user owning the row (deleted or not); None if there is none, or no such row."""
+        return owner_of(conn, self.registry, self.sql, entity, key)
 
     def command_status(self, conn: Connection[Any], command_id: uuid.UUID) -> dict[str, Any] | None:
         cursor = conn.execute(self._status, {"command_id": command_id})

@@ -153,9 +153,12 @@ class EntitySql:
             _names(self.column_names), sql.Identifier(self.tables.rows), sql.Identifier(ALIVE)
         ).as_string()
 
-    def list_rows(self, *, under_parent: bool, after: bool) -> str:
-        """Live rows in key order, optionally under one parent and after a key."""
+    def list_rows(self, *, under_parent: bool, after: bool, owned: sql.Composable | None = None) -> str:
+        """Live rows in key order, optionally under one parent, after a key, and owned
+        (`owned`: a condition on the rows, see `queuefirst.store.ownership`)."""
         conditions: list[sql.Composable] = [sql.Identifier(ALIVE)]
+        if owned is not None:
+            conditions.append(owned)
         if under_parent and self.entity.parent_field:
             conditions.append(sql.SQL("{} = %(parent)s").format(sql.Identifier(self.entity.parent_field)))
         if after:
@@ -182,4 +185,13 @@ class EntitySql:
         query = sql.SQL("SELECT {}, {} FROM {} WHERE id = %s")
         return query.format(
             sql.Identifier(ALIVE), sql.Identifier(STAMP), sql.Identifier(self.tables.rows)
+        ).as_string()
+
+    @cached_property
+    def parent_of(self) -> str:
+        """A row's parent key, deleted or not (a tombstone keeps its parent): whose the row is."""
+        assert self.entity.parent_field, f"{self.entity.name} has no parent"
+        query = sql.SQL("SELECT {} FROM {} WHERE id = %s")
+        return query.format(
+            sql.Identifier(self.entity.parent_field), sql.Identifier(self.tables.rows)
         ).as_string()
