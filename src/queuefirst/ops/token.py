@@ -1,7 +1,8 @@
 """`queuefirst token`: a token from the local issuer, for curl and the walkthrough.
 
-`queuefirst token user ann` is the token of end user `ann` (its `sub`: the
-the id of the row that end user owns, such as a customer `ann`); `queuefirst token operator alice` an operator's.
+`queuefirst token user ann` is the token of end user `ann` (its `sub`: the id
+of the row that end user owns, such as a customer `ann`); `queuefirst token
+operator alice` an operator's.
 The signing keys are the running (or next) `queuefirst dev`'s, kept in
 QUEUEFIRST_HOME, so the gateway accepts the token. Deployed, tokens come from
 the Cognito user pools instead (see the README's Security section).
