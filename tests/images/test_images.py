@@ -28,7 +28,7 @@ from queuefirst.ops.image_registry import RegistryClient
 from queuefirst.ops.images import own_files
 from queuefirst.ops.plan import LABEL, compare, compute_plan, entities_in_tree, from_registry, targets_in_tree
 from shop import application as shop_application
-from tests.helpers import TEST_ISSUERS, api_event
+from tests.helpers import RECEIVED, TEST_ISSUERS, api_event
 
 from .conftest import ROOT, SHOP, Built, bake, bake_env, run
 
@@ -390,6 +390,7 @@ def test_api_and_worker_images_serve_real_events_under_rie(
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
+        RECEIVED.extend((url, m["ReceiptHandle"]) for m in messages)  # the fixture deletes them after
         assert len(messages) == 1
         event = sqs_event(messages, arn=queue_arn(url, "us-east-1"), region="us-east-1")
         result = worker.start(event)

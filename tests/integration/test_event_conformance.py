@@ -25,6 +25,7 @@ from queuefirst.local.routing import RouteTable, Routing
 from queuefirst.local.runtime import RuntimePool
 from queuefirst.model.http_routes import DEFAULT_ROUTE, HttpRoute
 from queuefirst.model.principal import USERS
+from tests.helpers import RECEIVED
 from tests.http_client import RawClient
 from tests.integration.conftest import pool_invoke, start_gateway
 
@@ -201,6 +202,7 @@ def test_sqs_events_conform_to_aws(sqs_client: Any, notes_queues: dict[str, Enti
         AttributeNames=["All"],
         MessageAttributeNames=["All"],
     )["Messages"]
+    RECEIVED.extend((queue.url, m["ReceiptHandle"]) for m in messages)  # deleted after the test
     event = json.loads(json.dumps(sqs_event(messages, arn=queue.arn, region="us-east-1")))  # it serialises
     SqsModel.model_validate(event)
     (record,) = event["Records"]
