@@ -83,6 +83,7 @@ class Console:
             raise ValueError(f"entities may not be named {sorted(clash)}: the admin console's paths use them")
         self.routes = routes(data, ops)
         self.app = data.registry.app
+        self.entities = list(data.registry)
         self.logger = logger
 
     def handle(self, event: dict[str, Any], max_body_bytes: int) -> Response:
@@ -104,7 +105,7 @@ class Console:
         if path == BASE + "/login":
             return Response(200, render("login.html", app=self.app))
         # Every other page: the shell, which holds no data; its script loads the view.
-        return Response(200, render("shell.html", app=self.app))
+        return Response(200, render("shell.html", app=self.app, registry=self.entities))
 
     def _protected(self, request: Request, event: dict[str, Any], rest: str) -> Response:
         operator = operator_of(event)
