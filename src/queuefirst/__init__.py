@@ -14,13 +14,30 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from queuefirst.model.access import OWNED_BY_SELF, OWNED_THROUGH_PARENT, Access
     from queuefirst.model.actions import Decision, Empty, Meta, Row, accept, reject
     from queuefirst.model.application import Application
     from queuefirst.model.entity import Entity, Scaling
 
-__all__ = ["Application", "Decision", "Empty", "Entity", "Meta", "Row", "Scaling", "accept", "reject"]
+__all__ = [
+    "OWNED_BY_SELF",
+    "OWNED_THROUGH_PARENT",
+    "Access",
+    "Application",
+    "Decision",
+    "Empty",
+    "Entity",
+    "Meta",
+    "Row",
+    "Scaling",
+    "accept",
+    "reject",
+]
 
 _HOMES = {
+    "Access": "queuefirst.model.access",
+    "OWNED_BY_SELF": "queuefirst.model.access",
+    "OWNED_THROUGH_PARENT": "queuefirst.model.access",
     "Application": "queuefirst.model.application",
     "Entity": "queuefirst.model.entity",
     "Scaling": "queuefirst.model.entity",

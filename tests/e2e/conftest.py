@@ -1,4 +1,10 @@
-"""`queuefirst dev` started as a subprocess, as a user starts it, and driven over HTTP."""
+"""`queuefirst dev` started as a subprocess, as a user starts it, and driven over HTTP.
+
+Requests carry the token their route needs, as a client would: an end user's
+for the routes of end users (`as_user`, the token's sub), an operator's for
+the operators' routes, none for public ones; tokens come from the stack's own
+local issuer (its keys in QUEUEFIRST_HOME), as `queuefirst token` makes them.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +19,25 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from queuefirst.local.issuer import LocalIssuer
 from queuefirst.local.ports import free_port
+from queuefirst.local.routing import RouteTable
+from queuefirst.model.application import load_application
+from queuefirst.model.http_routes import api_routes
+from queuefirst.model.principal import USERS
 
 STARTUP_SECONDS = 120
 APPS = Path(__file__).resolve().parents[1] / "apps"
+USER = "e2e-user"
+OPERATOR = "e2e-operator"
+# `token=ROUTE_TOKEN`: whatever the route's authorizer asks for.
+ROUTE_TOKEN = "<the route's>"
 
 
 @dataclass
@@ -32,6 +47,8 @@ class RunningStack:
     url: str
     log_path: Path
     app: str = "notes"
+    _tokens: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _routes: RouteTable | None = field(default=None, repr=False)
 
     @property
     def state(self) -> dict[str, Any]:
@@ -40,14 +57,37 @@ class RunningStack:
     def log(self) -> str:
         return self.log_path.read_text()
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    def token(self, kind: str, subject: str) -> str:
+        if (kind, subject) not in self._tokens:
+            issuer = LocalIssuer(self.home, load_application(self.app).name)
+            self._tokens[kind, subject] = issuer.mint(kind, subject)
+        return self._tokens[kind, subject]
+
+    def route_token(self, method: str, path: str, user: str) -> str | None:
+        """The token the route asks for: `user`'s, an operator's, or none."""
+        if self._routes is None:
+            self._routes = RouteTable(api_routes(load_application(self.app).registry()))
+        match = self._routes.match(method, path.split("?", 1)[0])
+        kind = match.route.authorizer if match else USERS
+        if kind is None:
+            return None
+        return self.token(kind, user if kind == USERS else OPERATOR)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        as_user: str = USER,
+        token: str | None = ROUTE_TOKEN,
+    ) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            self.url + path,
-            data=data,
-            method=method,
-            headers={"content-type": "application/json"} if data else {},
-        )
+        headers = {"content-type": "application/json"} if data else {}
+        bearer = self.route_token(method, path, as_user) if token == ROUTE_TOKEN else token
+        if bearer:
+            headers["authorization"] = f"Bearer {bearer}"
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"null")

@@ -14,6 +14,7 @@ from queuefirst.local.functions import FunctionSpec
 from queuefirst.local.gateway import Gateway
 from queuefirst.local.http_server import GatewayServer
 from queuefirst.local.launchers import ProcessLauncher
+from queuefirst.local.routing import Invoke
 from queuefirst.local.runtime import Invocation, RuntimePool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,14 +35,19 @@ def echo_pool(rie_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     pool.stop()
 
 
-def start_gateway(pool: RuntimePool, **options: Any) -> GatewayServer:
+def pool_invoke(pool: RuntimePool) -> Invoke:
     def invoke(event: dict[str, Any], wait: float) -> Invocation:
         try:
             return pool.invoke(event, wait=wait)
         except queue.Empty:
             raise TimeoutError from None
 
-    return GatewayServer(Gateway(invoke, pool.spec.concurrency, **options), "127.0.0.1", 0).start()
+    return invoke
+
+
+def start_gateway(pool: RuntimePool, **options: Any) -> GatewayServer:
+    gateway = Gateway(pool_invoke(pool), pool.spec.concurrency, **options)
+    return GatewayServer(gateway, "127.0.0.1", 0).start()
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,14 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2
 
 from queuefirst.local.events import sqs_event
 from queuefirst.local.http_server import GatewayServer
+from queuefirst.local.issuer import LocalIssuer
 from queuefirst.local.queues import EntityQueues
+from queuefirst.local.routing import RouteTable, Routing
+from queuefirst.local.runtime import RuntimePool
+from queuefirst.model.http_routes import DEFAULT_ROUTE, HttpRoute
+from queuefirst.model.principal import USERS
 from tests.http_client import RawClient
+from tests.integration.conftest import pool_invoke, start_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +42,15 @@ HTTP_OPTIONAL = {
     "requestContext.authentication",
     "requestContext.authorizer",
 }
-# Maps whose keys are the request's own (header names, parameter names): only value types compare.
-FREE_MAPS = {"headers", "queryStringParameters", "pathParameters", "stageVariables"}
+# Maps whose keys are the request's own (header names, parameter names, a token's claims):
+# only value types compare.
+FREE_MAPS = {
+    "headers",
+    "queryStringParameters",
+    "pathParameters",
+    "stageVariables",
+    "requestContext.authorizer.jwt.claims",
+}
 FORMATS = {
     "requestContext.time": r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000",
     "requestContext.timeEpoch": r"\d{13}",
@@ -126,6 +139,45 @@ def test_the_sample_request_gives_the_samples_values(gateway: GatewayServer) -> 
         assert event[key] == aws[key], key
     assert {k: event["headers"][k] for k in ("header1", "header2")} == aws["headers"]
     assert event["isBase64Encoded"] is False
+
+
+def test_an_authorized_routes_event_conforms_to_aws_with_the_claims_where_aws_puts_them(
+    echo_pool: RuntimePool, tmp_path: Path
+) -> None:
+    """The sample's route names scopes (its `scopes` is a list); a route naming none gets null."""
+    issuer = LocalIssuer(tmp_path, "notes")
+    routes = [
+        HttpRoute("GET", "/things/{key}", "echo", USERS, scopes=("aws.cognito.signin.user.admin",)),
+        HttpRoute("ANY", DEFAULT_ROUTE, "echo", USERS),
+    ]
+    routing = Routing(RouteTable(routes), {"echo": pool_invoke(echo_pool)}, issuer.authorizers())
+    server = start_gateway(echo_pool, routing=routing)
+    token = issuer.mint(USERS, "ann", overrides={"cognito:groups": ["a", "b"], "email_verified": True})
+    try:
+        with RawClient("127.0.0.1", server.port) as client:
+            events = [
+                json.loads(
+                    client.request(
+                        f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+                    ).body
+                )
+                for path in ("/things/t%3A1", "/other")
+            ]
+    finally:
+        server.stop()
+    scoped, default = events
+    for event in events:
+        APIGatewayProxyEventV2Model.model_validate(event)
+    assert conforms(scoped, sample("http_api_v2.json"), HTTP_OPTIONAL - {"requestContext.authorizer"}) == []
+    assert scoped["routeKey"] == scoped["requestContext"]["routeKey"] == "GET /things/{key}"
+    assert scoped["pathParameters"] == {"key": "t:1"} and scoped["rawPath"] == "/things/t%3A1"
+    assert scoped["requestContext"]["authorizer"]["jwt"]["scopes"] == ["aws.cognito.signin.user.admin"]
+    claims = scoped["requestContext"]["authorizer"]["jwt"]["claims"]
+    assert (
+        claims["sub"] == "ann" and claims["cognito:groups"] == "[a b]" and claims["email_verified"] == "true"
+    )
+    assert default["routeKey"] == "$default" and "pathParameters" not in default
+    assert default["requestContext"]["authorizer"]["jwt"] == {"claims": claims, "scopes": None}
 
 
 def test_sqs_events_conform_to_aws(sqs_client: Any, notes_queues: dict[str, EntityQueues]) -> None:

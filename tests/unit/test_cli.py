@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from queuefirst.local.issuer import LocalIssuer
+from queuefirst.model.principal import OPERATORS, USERS
 from queuefirst.ops.cli import main
 
 
@@ -114,3 +118,20 @@ def test_endpoints_come_from_the_stacks_state_with_nothing_exported(
     assert os.environ["AWS_ACCESS_KEY_ID"] == "local"  # boto3 signs with the state's dummy keys
     monkeypatch.setenv("AWS_REGION", "ap-south-1")
     assert find_endpoints().region == "ap-south-1"
+
+
+def test_token_prints_a_token_the_local_gateway_accepts(
+    notes: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QUEUEFIRST_HOME", str(tmp_path))
+    assert main(["token", "user", "ann", "--expires-in", "120"]) == 0
+    token = capsys.readouterr().out.strip()
+    claims = LocalIssuer(tmp_path, "notes").authorizer(USERS).authorize(f"Bearer {token}")["jwt"]["claims"]
+    assert claims["sub"] == "ann" and int(claims["exp"]) - int(claims["iat"]) == 120
+    assert main(["token", "operator", "alice"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert LocalIssuer(tmp_path, "notes").authorizer(OPERATORS).authorize(token)["jwt"]["claims"][
+        "username"
+    ] == ("alice")
+    assert main(["token", "user", "ann", "--expires-in", "0"]) == 1
+    assert "--expires-in must be at least 1 second" in capsys.readouterr().err

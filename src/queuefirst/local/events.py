@@ -100,14 +100,18 @@ def http_event(
     source_ip: str = "127.0.0.1",
     time_epoch_ms: int | None = None,
     protocol: str = "HTTP/1.1",
+    route_key: str = "$default",
+    path_parameters: Mapping[str, str] | None = None,
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API payload 2.0 event for the `$default` route.
+    """An API Gateway HTTP API payload 2.0 event for a route (`$default` unless named).
 
     As API Gateway builds it: header names lower-cased and repeated headers
     joined with commas; every `Cookie` header's cookies in `cookies`; repeated
     query parameters joined with commas; `rawPath` and `rawQueryString` exactly
     as sent (percent-encoded: with `$default` there are no path parameters,
-    the resolver decodes its own); a body base64-encoded unless it is text.
+    the resolver decodes its own); a body base64-encoded unless it is text;
+    `authorizer` as a JWT authorizer leaves it (`{"jwt": {"claims": ..., "scopes": ...}}`).
     """
     pairs = headers.items() if isinstance(headers, Mapping) else (headers or ())
     joined: dict[str, str] = {}
@@ -124,7 +128,7 @@ def http_event(
     epoch_ms = int(time.time() * 1000) if time_epoch_ms is None else time_epoch_ms
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": "$default",
+        "routeKey": route_key,
         "rawPath": raw_path,
         "rawQueryString": query,
     }
@@ -136,6 +140,7 @@ def http_event(
     event["requestContext"] = {
         "accountId": ACCOUNT,
         "apiId": "local",
+        **({"authorizer": dict(authorizer)} if authorizer is not None else {}),
         "domainName": joined.get("host", "localhost"),
         "domainPrefix": joined.get("host", "localhost").split(".", 1)[0].split(":", 1)[0],
         "http": {
@@ -146,11 +151,13 @@ def http_event(
             "userAgent": joined.get("user-agent", ""),
         },
         "requestId": request_id,
-        "routeKey": "$default",
+        "routeKey": route_key,
         "stage": "$default",
         "time": request_time(epoch_ms),
         "timeEpoch": epoch_ms,
     }
+    if path_parameters:
+        event["pathParameters"] = dict(path_parameters)
     if body:
         if _is_text(joined.get("content-type", ""), body):
             event["body"], event["isBase64Encoded"] = body.decode(), False

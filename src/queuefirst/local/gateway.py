@@ -12,6 +12,14 @@ arrive in time, 413 past API Gateway's 10 MB payload limit, 502 when the
 invocation fails or answers what API Gateway cannot map, and 503 when no
 runtime answers within the integration timeout. Malformed HTTP gets 400 from
 the server itself (see `local/http_server.py`).
+
+With a `Routing`, each request takes its route as API Gateway selects it
+(`local/routing.py`), the route's JWT authorizer checks its token first
+(`local/authorizer.py`: 401 `{"message":"Unauthorized"}` without a valid one,
+and the function is never invoked), and the event names the route and
+carries the verified claims where AWS puts them. Without one (a bare
+gateway in front of one function, for tests and benchmarks), every request
+goes to that function on `$default`.
 """
 
 from __future__ import annotations
@@ -26,7 +34,9 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from queuefirst.local.authorizer import Denied
 from queuefirst.local.events import http_event
+from queuefirst.local.routing import Invoke, Routing
 from queuefirst.local.runtime import Invocation
 from queuefirst.model.limits import HTTP_API_MAX_BODY_BYTES, HTTP_API_TIMEOUT_SECONDS
 
@@ -40,19 +50,26 @@ HOP_BY_HOP = frozenset({"connection", "content-length", "keep-alive", "transfer-
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-# The api function: one event in, its invocation out; `wait` bounds the wait for a free runtime.
-Invoke = Callable[[dict[str, Any], float], Invocation]
 
 
 class Refusal(Exception):
     """A request the gateway answers itself, as API Gateway would."""
 
-    def __init__(self, status: int, message: str, *, close: bool = False, allow: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        close: bool = False,
+        allow: str | None = None,
+        authenticate: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.close = close  # the body was not read to its end: the connection cannot carry another request
         self.allow = allow
+        self.authenticate = authenticate  # why a token was refused, as API Gateway's header says
 
 
 class Gateway:
@@ -71,8 +88,10 @@ class Gateway:
         max_body: int = HTTP_API_MAX_BODY_BYTES,
         body_timeout: float = BODY_TIMEOUT_SECONDS,
         integration_timeout: float = HTTP_API_TIMEOUT_SECONDS,
+        routing: Routing | None = None,
     ) -> None:
         self.invoke = invoke
+        self.routing = routing
         self.executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gateway-invoke")
         self.max_body = max_body
         self.body_timeout = body_timeout
@@ -98,30 +117,63 @@ class Gateway:
             raise Refusal(405, "Method Not Allowed", close=True, allow=", ".join(ROUTED_METHODS))
         body = await self._read_body(scope, receive)
         client = scope.get("client") or ("127.0.0.1", 0)
+        raw_path = scope["raw_path"].decode("latin-1")
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        invoke: Invoke = self.invoke
+        route: dict[str, Any] = {}
+        if self.routing is not None:
+            invoke, route = self._route(method, raw_path, headers)
         event = http_event(
             method,
-            scope["raw_path"].decode("latin-1"),
+            raw_path,
             query=scope["query_string"].decode("latin-1"),
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+            headers=headers,
             body=body,
             request_id=request_id,
             source_ip=client[0],
             protocol=f"HTTP/{scope['http_version']}",
+            **route,
         )
         deadline = time.monotonic() + self.integration_timeout
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self.executor, self._invoke, event, deadline)
+        result = await loop.run_in_executor(self.executor, self._invoke, invoke, event, deadline)
         if result is None:
             raise Refusal(503, "Service Unavailable")
         return lambda_response(result)
 
-    def _invoke(self, event: dict[str, Any], deadline: float) -> Invocation | None:
+    def _route(
+        self, method: str, raw_path: str, headers: list[tuple[str, str]]
+    ) -> tuple[Invoke, dict[str, Any]]:
+        """The route's function and the event's route fields, once its authorizer admits the request."""
+        assert self.routing is not None
+        match = self.routing.table.match(method, raw_path)
+        if match is None:  # no route and no $default: API Gateway's own answer
+            raise Refusal(404, "Not Found")
+        authorizer = self.routing.authorizer(match.route)
+        context = None
+        if authorizer is not None:
+            token = next((value for name, value in headers if name.lower() == "authorization"), None)
+            try:
+                context = authorizer.authorize(token, match.route.scopes)
+            except Denied as denied:
+                raise Refusal(denied.status, denied.message, authenticate=denied.www_authenticate) from None
+        invoke = self.routing.functions.get(match.route.function)
+        if invoke is None:
+            raise Refusal(502, "Internal Server Error")  # a route to a function not running
+        fields = {
+            "route_key": match.route.key,
+            "path_parameters": match.path_parameters or None,
+            "authorizer": context,
+        }
+        return invoke, fields
+
+    def _invoke(self, invoke: Invoke, event: dict[str, Any], deadline: float) -> Invocation | None:
         """In a worker thread: None when no runtime came free before the deadline."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return None
         try:
-            return self.invoke(event, remaining)
+            return invoke(event, remaining)
         except TimeoutError:
             return None
 
@@ -187,6 +239,8 @@ def _refusal_response(refusal: Refusal) -> tuple[int, list[tuple[bytes, bytes]],
     headers = [(b"content-type", b"application/json"), _length(data)]
     if refusal.allow:
         headers.append((b"allow", refusal.allow.encode()))
+    if refusal.authenticate:
+        headers.append((b"www-authenticate", refusal.authenticate.encode("latin-1", "replace")))
     if refusal.close:
         headers.append((b"connection", b"close"))
     return refusal.status, headers, data

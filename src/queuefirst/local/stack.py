@@ -26,19 +26,23 @@ from queuefirst.local.events import http_event
 from queuefirst.local.functions import FunctionSpec, function_specs
 from queuefirst.local.gateway import Gateway
 from queuefirst.local.http_server import GatewayServer
+from queuefirst.local.issuer import LocalIssuer
 from queuefirst.local.launchers import Launcher, ProcessLauncher
 from queuefirst.local.poller import EventSourcePoller
 from queuefirst.local.ports import port_in_use
 from queuefirst.local.postgres import EmbeddedPostgres
 from queuefirst.local.queues import EntityQueues, ensure_queues
 from queuefirst.local.rie import RieError, rie_binary
+from queuefirst.local.routing import RouteTable, Routing
 from queuefirst.local.runtime import Invocation, RuntimePool, start_pools
 from queuefirst.local.settings import DevSettings
 from queuefirst.local.sqs import LocalSqs
 from queuefirst.local.state import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, DevState, FunctionState
 from queuefirst.local.stats import Stats
 from queuefirst.model.application import Application
+from queuefirst.model.http_routes import HttpRoute, api_routes
 from queuefirst.model.names import api_function_name, worker_function_name
+from queuefirst.model.principal import AUTHORIZERS, issuer_variable
 from queuefirst.runtime.dead_letters import queue_depth
 from queuefirst.runtime.sender import sqs_client
 from queuefirst.store.engine import make_engine
@@ -93,6 +97,15 @@ class DevStack:
     @property
     def gateway_url(self) -> str:
         return f"http://{self.settings.host}:{self.settings.port}"
+
+    @property
+    def issuer(self) -> LocalIssuer:
+        """The local user pools' issuer: its keys live in QUEUEFIRST_HOME, so tokens outlive a restart."""
+        return LocalIssuer(self.home, self.registry.app)
+
+    def http_routes(self) -> list[HttpRoute]:
+        """Every route the gateway serves, with its function and authorizer (functions add theirs here)."""
+        return api_routes(self.registry)
 
     def start(self) -> DevStack:
         launcher = self._preflight()
@@ -169,6 +182,8 @@ class DevStack:
             "SQS_ENDPOINT_URL": self.running.sqs_url,
             "AWS_REGION": self.settings.region,
             "QUEUEFIRST_APPLICATION": self.application.package,
+            # The issuers the gateway's authorizers trust, so a function can tell whose claims it holds.
+            **{issuer_variable(kind): self.issuer.issuer(kind) for kind in AUTHORIZERS},
         }
         return function_specs(
             self.registry,
@@ -225,9 +240,11 @@ class DevStack:
             )
             return result
 
+        # Each route to its function, behind its authorizer (the local issuer's keys).
+        routing = Routing(RouteTable(self.http_routes()), {api.spec.name: invoke}, self.issuer.authorizers())
         # One gateway thread per api runtime the pool may grow to: every runtime
         # can be busy at once, and a waiting thread is what makes the pool grow.
-        gateway = Gateway(invoke, workers=api.spec.limit)
+        gateway = Gateway(invoke, workers=api.spec.limit, routing=routing)
         try:
             self.running.gateway = GatewayServer(gateway, self.settings.host, self.settings.port).start()
         except OSError as error:
@@ -283,6 +300,9 @@ class DevStack:
         lines = [
             f"queuefirst dev: {self.registry.app} is up",
             f"  api        {self.gateway_url}   (OpenAPI: {self.gateway_url}/openapi.json)",
+            "  tokens     send 'Authorization: Bearer <token>'; get one with",
+            "               queuefirst token user <id>         (an end user: its id is the token's sub)",
+            "               queuefirst token operator <name>  (an operator)",
             f"  postgres   {_safe(running.database_url)}",
             f"  sqs        {running.sqs_url}",
             f"  data       {self.home}   (logs in {self.home / 'logs'})",

@@ -126,3 +126,5 @@ class Action:
     decide: Decide
     summary: str
     public: bool = True  # a route of the api; else only other entities ask for it
+    # Its route is for operators even where end users own the row (suspending a customer).
+    operators_only: bool = False

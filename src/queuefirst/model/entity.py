@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from queuefirst.model.access import Access
 from queuefirst.model.actions import Action, Decide, Hook
 from queuefirst.model.command import BUILT_IN_OPS, OP_PATTERN
 
@@ -57,7 +58,9 @@ class Entity:
     `fixed` names the fields set at creation and never updated.
     `parent_field` names the column holding the parent's id, fixed at
     creation. `asks` names the entities besides its children this one sends
-    commands to; the graph of both edges must be acyclic.
+    commands to; the graph of both edges must be acyclic. `access` says who
+    owns a row (see `queuefirst.model.access`); declaring nothing leaves the
+    entity to operators alone.
     """
 
     name: str
@@ -72,6 +75,7 @@ class Entity:
     # Other entities this one points at without owning them (order_items ->
     # products): field name -> entity name. Checked by the api on create.
     references: dict[str, str] = field(default_factory=dict)
+    access: Access = field(default_factory=Access)
     actions: dict[str, Action] = field(default_factory=dict, init=False, repr=False)
     hooks: dict[str, Hook] = field(default_factory=dict, init=False, repr=False)
 
@@ -120,11 +124,16 @@ class Entity:
         docstring's first line the summary."""
         return self._action(decide, public=True)
 
+    def operator_action(self, decide: Decide) -> Decide:
+        """Register an action only operators may take, even on rows end users own
+        (its route requires the operators' authorizer)."""
+        return self._action(decide, public=True, operators_only=True)
+
     def internal_action(self, decide: Decide) -> Decide:
         """Register an action only other entities ask for (no route of the api)."""
         return self._action(decide, public=False)
 
-    def _action(self, decide: Decide, *, public: bool) -> Decide:
+    def _action(self, decide: Decide, *, public: bool, operators_only: bool = False) -> Decide:
         name = decide.__name__
         if not _OP.match(name) or name in BUILT_IN_OPS:
             raise ValueError(
@@ -132,7 +141,9 @@ class Entity:
             )
         if name in self.actions:
             raise ValueError(f"{self.name}: action {name!r} is declared twice")
-        self.actions[name] = Action(name, _input_model(self.name, decide), decide, _summary(decide), public)
+        self.actions[name] = Action(
+            name, _input_model(self.name, decide), decide, _summary(decide), public, operators_only
+        )
         return decide
 
     def on_create(self, hook: Hook) -> Hook:

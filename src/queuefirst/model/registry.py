@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
+from queuefirst.model.access import Owner
 from queuefirst.model.entity import Entity
 
 CHILD, ASKS = "child", "asks"
@@ -33,6 +34,7 @@ class Registry(Mapping[str, Entity]):
         self._check_hierarchy()
         self._check_asks()
         self._check_acyclic()
+        self._check_access()
 
     def __getitem__(self, name: str) -> Entity:
         return self._entities[name]
@@ -89,6 +91,26 @@ class Registry(Mapping[str, Entity]):
                     raise RegistryError(
                         f"{entity.name} asks itself: a command may not come back to its entity"
                     )
+
+    def _check_access(self) -> None:
+        """An entity owned through its parent needs a parent that end users own."""
+        for entity in self._entities.values():
+            if entity.access.owner is not Owner.PARENT:
+                continue
+            if entity.parent is None:
+                raise RegistryError(f"{entity.name} is owned through its parent, but has no parent")
+            if not self._entities[entity.parent].access.owned:
+                raise RegistryError(
+                    f"{entity.name} is owned through its parent {entity.parent}, "
+                    f"which no end user owns: declare {entity.parent}'s access"
+                )
+
+    def owner_chain(self, entity: Entity) -> list[Entity]:
+        """The entity and its parents up to the one owned by self (for an owned entity)."""
+        chain = [entity]
+        while chain[-1].access.owner is Owner.PARENT and chain[-1].parent is not None:
+            chain.append(self._entities[chain[-1].parent])
+        return chain
 
     def _check_acyclic(self) -> None:
         outgoing: dict[str, list[tuple[str, str]]] = {name: [] for name in self._entities}

@@ -1,5 +1,9 @@
 """Customers: end users of the phone app; operators suspend and reinstate them.
 
+A customer owns their own row: its id is their `sub` (the phone app creates
+the row with the id its user pool gave them). Suspending and reinstating are
+operators' actions, never the customer's.
+
 Suspending a customer cancels their pending orders: the customers worker asks
 the orders under the customer to cancel, through the orders queue.
 """
@@ -8,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from queuefirst import Decision, Empty, Entity, Meta, Row, Scaling, accept, reject
+from queuefirst import OWNED_BY_SELF, Decision, Empty, Entity, Meta, Row, Scaling, accept, reject
 
 # A plain pattern rather than EmailStr: the OpenAPI document then states exactly
 # what is accepted (`format: email` and email-validator's rules disagree at the edges).
@@ -28,6 +32,7 @@ customers = Entity(
     fields=CustomerFields,
     children=("orders",),
     managed=("status", "suspension_reason"),
+    access=OWNED_BY_SELF,
     scaling=Scaling(
         batch_size=10, maximum_concurrency=2, memory_mb=512, timeout_seconds=30, local_concurrency=1
     ),
@@ -38,7 +43,7 @@ class Suspension(BaseModel):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
-@customers.action
+@customers.operator_action
 def suspend(row: Row[CustomerFields], given: Suspension, meta: Meta) -> Decision:
     """Suspend the customer; their pending orders are cancelled."""
     if row.fields.status == "suspended":
@@ -48,7 +53,7 @@ def suspend(row: Row[CustomerFields], given: Suspension, meta: Meta) -> Decision
     )
 
 
-@customers.action
+@customers.operator_action
 def reinstate(row: Row[CustomerFields], given: Empty, meta: Meta) -> Decision:
     """Reinstate a suspended customer (cancelled orders stay cancelled)."""
     if row.fields.status != "suspended":

@@ -2,14 +2,15 @@
 
 Creating an item reserves its quantity on the product; deleting it (directly,
 by cascade, or after its order's cancellation released it) gives the stock
-back, exactly once. The item asks its product; nothing ever asks back.
+back, exactly once. The item asks its product; nothing ever asks back. An
+item is its order's customer's (through its parent chain).
 """
 
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from queuefirst import Decision, Empty, Entity, Meta, Row, Scaling, accept, reject
+from queuefirst import OWNED_THROUGH_PARENT, Decision, Empty, Entity, Meta, Row, Scaling, accept, reject
 
 
 class OrderItemFields(BaseModel):
@@ -29,6 +30,7 @@ order_items = Entity(
     references={"product_id": "products"},
     managed=("reserved",),
     fixed=("product_id", "quantity"),
+    access=OWNED_THROUGH_PARENT,
     scaling=Scaling(
         batch_size=10, maximum_concurrency=4, memory_mb=256, timeout_seconds=30, local_concurrency=2
     ),

@@ -1,14 +1,25 @@
 """Orders: belong to a customer, own their items; paid, shipped or cancelled by their actions.
 
 pending -> paid -> shipped; pending or paid -> cancelled. Cancelling an order
-asks its items to give their stock back.
+asks its items to give their stock back. An order is its customer's (through
+its parent): they place, pay and cancel it; shipping is the operators'.
 """
 
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from queuefirst import Decision, Empty, Entity, Meta, Row, Scaling, accept, reject
+from queuefirst import (
+    OWNED_THROUGH_PARENT,
+    Decision,
+    Empty,
+    Entity,
+    Meta,
+    Row,
+    Scaling,
+    accept,
+    reject,
+)
 
 
 class OrderFields(BaseModel):
@@ -27,6 +38,7 @@ orders = Entity(
     children=("order_items",),
     managed=("status", "payment_reference", "cancel_reason"),
     fixed=("currency",),
+    access=OWNED_THROUGH_PARENT,
     scaling=Scaling(
         batch_size=10, maximum_concurrency=4, memory_mb=512, timeout_seconds=30, local_concurrency=2
     ),
@@ -51,7 +63,7 @@ def pay(row: Row[OrderFields], given: Payment, meta: Meta) -> Decision:
     return accept(status="paid", payment_reference=given.reference)
 
 
-@orders.action
+@orders.operator_action
 def ship(row: Row[OrderFields], given: Empty, meta: Meta) -> Decision:
     """Ship a paid order."""
     if row.fields.status != "paid":

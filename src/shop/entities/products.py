@@ -2,13 +2,15 @@
 
 Stock may go below zero: an item is never refused for want of stock (no
 answer can travel back to it), and the product then reads as oversold.
+Every signed-in customer reads the catalogue; no customer owns a product, so
+writes (and restocking) are the operators'.
 """
 
 from typing import Annotated
 
 from pydantic import BaseModel, Field, computed_field
 
-from queuefirst import Decision, Entity, Meta, Row, Scaling, accept
+from queuefirst import Access, Decision, Entity, Meta, Row, Scaling, accept
 
 
 class ProductFields(BaseModel):
@@ -30,6 +32,7 @@ products = Entity(
     name="products",
     fields=ProductFields,
     managed=("stock",),
+    access=Access(readable_by_all=True),
     scaling=Scaling(
         batch_size=10, maximum_concurrency=2, memory_mb=256, timeout_seconds=15, local_concurrency=1
     ),

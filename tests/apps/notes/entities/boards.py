@@ -1,10 +1,14 @@
-"""Boards: the root; closing one completes its open cards, deleting one deletes its cards."""
+"""Boards: the root; closing one completes its open cards, deleting one deletes its cards.
+
+A team's notice board: every signed-in end user reads the boards, no end user
+owns one, so operators alone write them.
+"""
 
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from queuefirst import Decision, Empty, Entity, Meta, Row, Scaling, accept, reject
+from queuefirst import Access, Decision, Empty, Entity, Meta, Row, Scaling, accept, reject
 
 
 class BoardFields(BaseModel):
@@ -17,6 +21,7 @@ boards = Entity(
     fields=BoardFields,
     children=("cards",),
     managed=("closed",),
+    access=Access(readable_by_all=True),
     scaling=Scaling(batch_size=10, maximum_concurrency=2, memory_mb=256, timeout_seconds=15),
 )
 

@@ -1,4 +1,8 @@
-"""Cards: belong to a board; completed once."""
+"""Cards: belong to a board; completed once.
+
+Cards declare no access, the kit's default: no end user reaches them, operators
+alone read and write them (every card route requires the operators' authorizer).
+"""
 
 from typing import Annotated
 
