@@ -31,7 +31,7 @@ from tests.helpers import Context, bodies, deliver, receive_event
 pytestmark = pytest.mark.integration
 
 TOKEN = "header.payload.signature-of-alice"
-CLAIMS = {"sub": "op-1", "preferred_username": "alice", "aud": "shop-admin"}
+CLAIMS = {"sub": "op-1", "username": "alice", "client_id": "shop-operators"}
 
 
 class Page:

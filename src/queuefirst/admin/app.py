@@ -27,7 +27,9 @@ from queuefirst.runtime.sender import SendError
 
 PROTECTED = BASE + "/x"
 # Words of the console's own paths: an entity may not be named like one.
-RESERVED = frozenset({"x", "static", "login", "operations", "commands", "whoami", "new", "dead-letters"})
+RESERVED = frozenset(
+    {"x", "home", "static", "login", "operations", "commands", "whoami", "new", "dead-letters"}
+)
 _SEGMENT = r"(?P<{}>[^/]+)"
 
 View = Callable[..., Response]
@@ -51,7 +53,7 @@ def _route(method: str, path: str, view: View) -> Route:
 def routes(data: DataPages, ops: OperationsPages) -> list[Route]:
     """Paths below `/admin/x`, most specific first."""
     return [
-        _route("GET", "/?", data.home),
+        _route("GET", "/home", data.home),
         _route("GET", "/whoami", _whoami),
         _route("GET", "/operations", ops.page),
         _route("POST", "/operations/<function>/scaling", ops.scale),
@@ -77,7 +79,9 @@ def _whoami(request: Request, operator: Operator) -> Response:
 
 
 class Console:
-    def __init__(self, data: DataPages, ops: OperationsPages, logger: Any = None) -> None:
+    def __init__(
+        self, data: DataPages, ops: OperationsPages, logger: Any = None, *, issuer: str | None = None
+    ) -> None:
         clash = RESERVED & set(data.registry)
         if clash:
             raise ValueError(f"entities may not be named {sorted(clash)}: the admin console's paths use them")
@@ -85,6 +89,7 @@ class Console:
         self.app = data.registry.app
         self.entities = list(data.registry)
         self.logger = logger
+        self.issuer = issuer
 
     def handle(self, event: dict[str, Any], max_body_bytes: int) -> Response:
         try:
@@ -108,7 +113,7 @@ class Console:
         return Response(200, render("shell.html", app=self.app, registry=self.entities))
 
     def _protected(self, request: Request, event: dict[str, Any], rest: str) -> Response:
-        operator = operator_of(event)
+        operator = operator_of(event, self.issuer)
         bearer = bearer_token(request.header("authorization"))
         if operator is None or bearer is None:
             return _status_page(401, "Sign in first.", headers={"WWW-Authenticate": "Bearer"})

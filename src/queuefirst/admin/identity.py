@@ -1,9 +1,11 @@
-"""Who is operating: the claims API Gateway's JWT authorizer (or the local gateway) verified.
+"""Who is operating: the claims of the token the operators' authorizer verified.
 
-The function never checks a token itself: the authorizer in front of the
-`/admin/x/` routes did (issuer, audience, expiry, signature) and put the
-claims in `requestContext.authorizer.jwt.claims`. No claims means the
-request did not pass an authorizer, so it is refused.
+The function never checks a token's signature itself: API Gateway's JWT
+authorizer (or the local gateway, as it does) in front of the `/admin/x/`
+routes did, and put the claims in `requestContext.authorizer.jwt.claims`. No
+claims means the request passed no authorizer; a token from another issuer
+than the operators' (where the function is told it) is refused too, so an end
+user's token never opens the console even on a misrouted request.
 """
 
 from __future__ import annotations
@@ -11,9 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# The claims that name a person, in the order they are preferred (Cognito's first).
-NAME_CLAIMS = ("cognito:username", "preferred_username", "username", "name", "email", "sub")
-NAME_MAX = 256  # what a command's producer principal holds
+from queuefirst.model.principal import OPERATORS, NotAuthenticated, claims_of, principal_from_claims
 
 
 @dataclass(frozen=True)
@@ -22,17 +22,12 @@ class Operator:
     subject: str
 
 
-def claims_of(event: dict[str, Any]) -> dict[str, Any] | None:
-    context = event.get("requestContext") or {}
-    authorizer = context.get("authorizer") if isinstance(context, dict) else None
-    jwt = authorizer.get("jwt") if isinstance(authorizer, dict) else None
-    claims = jwt.get("claims") if isinstance(jwt, dict) else None
-    return claims if isinstance(claims, dict) else None
-
-
-def operator_of(event: dict[str, Any]) -> Operator | None:
+def operator_of(event: dict[str, Any], issuer: str | None = None) -> Operator | None:
     claims = claims_of(event)
-    if not claims or not isinstance(claims.get("sub"), str) or not claims["sub"]:
+    if claims is None:
         return None
-    name = next((str(claims[c]) for c in NAME_CLAIMS if isinstance(claims.get(c), str) and claims[c]), "")
-    return Operator(name=name[:NAME_MAX], subject=str(claims["sub"]))
+    try:
+        principal = principal_from_claims(OPERATORS, claims, issuer)
+    except NotAuthenticated:
+        return None
+    return Operator(name=principal.name, subject=principal.subject)

@@ -43,6 +43,7 @@ class FunctionFigures:
     # Locally: the runtimes running and the most the pool may grow to.
     runtimes: int | None = None
     runtime_limit: int | None = None
+    pollers: int | None = None  # locally: the event source's polling threads at work
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

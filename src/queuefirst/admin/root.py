@@ -60,6 +60,7 @@ def build_admin(registry: Registry, settings: AdminSettings, *, open_now: bool =
             cache(lambda: DeadLetters(make_client(), registry.app, database)),
         ),
         logger,
+        issuer=settings.operators_issuer,
     )
 
     @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

@@ -16,7 +16,11 @@
 
   function token() { return sessionStorage.getItem(KEY); }
 
-  function fragmentUrl(path) { return BASE + "/x" + path.slice(BASE.length); }
+  function fragmentUrl(path) {
+    var url = new URL(path, location.href);
+    var rest = url.pathname.slice(BASE.length).replace(/^\/$/, "");
+    return BASE + "/x" + (rest || "/home") + url.search;
+  }
 
   function safeNext(next) {
     // Only the console's own pages: never another origin, never a protocol-relative path.
