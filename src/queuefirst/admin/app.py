@@ -22,7 +22,7 @@ from queuefirst.admin.identity import Operator, operator_of
 from queuefirst.admin.ops_pages import OperationsPages
 from queuefirst.admin.pages import DataPages
 from queuefirst.admin.render import BASE, STATIC, render
-from queuefirst.api.errors import ApiError, Unavailable
+from queuefirst.api.errors import ApiError, InternalError, Unavailable
 from queuefirst.runtime.sender import SendError
 
 PROTECTED = BASE + "/x"
@@ -147,6 +147,11 @@ class Console:
             response = error_page(Unavailable("the queue did not accept the command; retry"))
         except OperationalError:
             response = error_page(Unavailable("the database is unavailable; retry"))
+        except Exception as error:
+            # Nothing an operator sends should land here: a fault of ours, logged whole.
+            if self.logger is not None:
+                self.logger.exception("unhandled error", extra={"path": request.path})
+            response = error_page(InternalError(f"internal error ({type(error).__name__}); it has been logged"))
         if isinstance(response.body, str):
             # Every form the fragment holds gets the operator's CSRF token.
             response.body = response.body.replace("__CSRF_TOKEN__", csrf_token(bearer))
