@@ -168,6 +168,41 @@ def test_the_api_layer_holds_the_registry_every_entity_and_the_migrations(
     assert size <= TOP_LAYER_LIMIT, size
 
 
+def test_the_admin_image_carries_only_its_own_code_and_jinja2(built: Built, figures: dict[str, Any]) -> None:
+    """The console's layer: its package (templates and assets too), every entity module,
+    and Jinja2 from requirements/admin.lock; nothing else, and no other image has them."""
+    info = inspect(built.image("admin"))
+    assert info["Config"]["Cmd"] == ["queuefirst.functions.admin.handler"]
+    size, names = own_layer(built.image("admin"))
+    figures["own_layer_bytes[admin]"] = size
+    own = expected_in_image(own_files(ROOT, target("admin")))
+    assert "var/task/queuefirst/admin/templates/shell.html" in own
+    assert "var/task/queuefirst/admin/static/admin.js" in own
+    extra = normalize(names) - own
+    assert extra and all(n.startswith(("var/task/jinja2/", "var/task/jinja2-")) for n in extra), sorted(
+        extra
+    )[:5]
+    assert own <= normalize(names)
+    for other in ("api", *built.workers):
+        listing = run(
+            ["docker", "run", "--rm", "--entrypoint", "/bin/sh", built.image(other), "-c", "ls /var/task"]
+        ).stdout.split()
+        assert "jinja2" not in listing, other
+        checked = run(
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--entrypoint",
+                "/bin/sh",
+                built.image(other),
+                "-c",
+                "test ! -e /var/task/queuefirst/admin && echo absent",
+            ]
+        )
+        assert checked.stdout.strip() == "absent", other
+
+
 def test_base_has_the_venv_rie_and_entrypoint_but_no_build_tools_or_caches(
     built: Built, figures: dict[str, Any]
 ) -> None:
@@ -194,7 +229,7 @@ def test_the_ca_secret_never_lands_in_a_layer(built: Built) -> None:
 # Fingerprints: only the changed function moves --------------------------------------
 
 
-def test_changing_one_entity_moves_only_its_worker_and_the_api(scratch_repo: Path) -> None:
+def test_changing_one_entity_moves_only_its_worker_the_api_and_the_console(scratch_repo: Path) -> None:
     before = compute_plan(scratch_repo, SHOP)
     module = scratch_repo / "src" / "shop" / "entities" / "products.py"
     module.write_text(module.read_text() + "\n# a change to products only\n")
@@ -204,7 +239,7 @@ def test_changing_one_entity_moves_only_its_worker_and_the_api(scratch_repo: Pat
         for n in before["functions"]
         if before["functions"][n]["fingerprint"] != after["functions"][n]["fingerprint"]
     }
-    assert moved == {"api", "worker-products"}
+    assert moved == {"api", "admin", "worker-products"}
 
 
 def test_changing_the_kit_or_the_lock_moves_every_function(scratch_repo: Path) -> None:
@@ -240,7 +275,7 @@ def test_rebuilding_after_one_entity_change_keeps_every_other_image_identical(
     env = bake_env(scratch_repo, built.env["PYTHON_BASE"], tag)
     figures["bake_seconds_after_one_entity_change"] = bake(scratch_repo, env)
     after = {n: inspect(f"{f['image']}:{tag}")["Id"] for n, f in built.plan["functions"].items()}
-    assert {n for n in before if before[n] != after[n]} == {"api", "worker-products"}
+    assert {n for n in before if before[n] != after[n]} == {"api", "admin", "worker-products"}
 
 
 # Running under the Runtime Interface Emulator ---------------------------------------
@@ -386,6 +421,27 @@ def test_api_and_worker_images_serve_real_events_under_rie(
         assert json.loads(row["body"])["name"] == "Ann"
 
 
+def test_the_admin_image_serves_its_pages_under_rie(
+    built: Built, function_env: dict[str, str], shop_queues: dict[str, Any], figures: dict[str, Any]
+) -> None:
+    with function(built.image("admin"), function_env) as admin:
+        login = admin.start(api_request("GET", "/admin/login"))
+        figures["cold_start_seconds[admin]"] = round(admin.cold_start_seconds, 3)
+        assert login["statusCode"] == 200 and "Operator token" in login["body"], login
+        assert "script-src 'self'" in login["headers"]["Content-Security-Policy"]
+        asset = admin.invoke(api_request("GET", "/admin/static/admin.js"))
+        assert asset["statusCode"] == 200 and asset["isBase64Encoded"]
+        refused = admin.invoke(api_request("GET", "/admin/x/customers"))  # no authorizer's claims
+        assert refused["statusCode"] == 401
+        event = api_request("GET", "/admin/x/customers")
+        event["headers"]["authorization"] = "Bearer t"
+        event["requestContext"]["authorizer"] = {
+            "jwt": {"claims": {"sub": "op", "username": "op"}, "scopes": None}
+        }
+        listed = admin.invoke(event)
+        assert listed["statusCode"] == 200 and "Customers" in listed["body"], listed
+
+
 # The registry -----------------------------------------------------------------------
 
 
@@ -439,7 +495,7 @@ def test_bake_builds_one_worker_per_entity_module_and_no_attestations(docker_eng
         assert any("id=cacert" in s for s in target.get("secret", [])), name
         if name != "base":
             assert target["contexts"] == {"base": "target:base"}, name
-    assert set(printed["group"]["default"]["targets"]) == {"api", *workers}
+    assert set(printed["group"]["default"]["targets"]) == {"api", "admin", *workers}
 
 
 def test_the_base_holds_exactly_the_kit_and_shared_files_the_fingerprint_covers(built: Built) -> None:

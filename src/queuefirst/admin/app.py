@@ -151,7 +151,9 @@ class Console:
             # Nothing an operator sends should land here: a fault of ours, logged whole.
             if self.logger is not None:
                 self.logger.exception("unhandled error", extra={"path": request.path})
-            response = error_page(InternalError(f"internal error ({type(error).__name__}); it has been logged"))
+            response = error_page(
+                InternalError(f"internal error ({type(error).__name__}); it has been logged")
+            )
         if isinstance(response.body, str):
             # Every form the fragment holds gets the operator's CSRF token.
             response.body = response.body.replace("__CSRF_TOKEN__", csrf_token(bearer))
