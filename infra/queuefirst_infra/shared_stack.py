@@ -56,7 +56,8 @@ class SharedStack(Stack):
             app=app,
             network=self.network,
             config=config,
-            db_users=[naming.api_db_user(app)] + [naming.worker_db_user(app, e) for e in registry],
+            db_users=[naming.api_db_user(app), naming.admin_db_user(app)]
+            + [naming.worker_db_user(app, e) for e in registry],
         )
         proxy_host = self.database.proxy.endpoint
         common_env = {
@@ -169,6 +170,7 @@ class SharedStack(Stack):
                     "QUEUEFIRST_DB_USERS": json.dumps(
                         {
                             "api": naming.api_db_user(app),
+                            "admin": naming.admin_db_user(app),
                             "workers": {e: naming.worker_db_user(app, e) for e in registry},
                         },
                         separators=(",", ":"),
