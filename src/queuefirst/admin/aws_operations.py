@@ -7,7 +7,7 @@ stand. Scaling: the worker's event source mapping (`UpdateEventSourceMapping`:
 batch size, maximum concurrency) and its reserved concurrency
 (`PutFunctionConcurrency`, `DeleteFunctionConcurrency`), for that function
 alone; a later `cdk deploy` of its stack sets them back to what the entity
-module declares. Tested against moto's server (tests/integration/test_admin_aws.py).
+module declares. Tested against moto's server (tests/infra/test_admin_aws.py).
 """
 
 from __future__ import annotations
@@ -109,8 +109,25 @@ class AwsOperations:
                 metric = "ApproximateAgeOfOldestMessage"
                 queries.append(_query(f"f{index}_age", "AWS/SQS", metric, dimension, "Maximum"))
                 labels[f"f{index}_age"] = (function, "oldest_age_seconds")
-        end = self._now()
+        # The window ends at the next whole minute, so the latest datapoints fall inside it.
+        end = self._now().replace(second=0, microsecond=0) + timedelta(minutes=1)
         results: dict[str, dict[str, float]] = {}
+        # Percentiles apart: where they cannot be had, the counts still show.
+        counts = [q for q in queries if not q["MetricStat"]["Stat"].startswith("p")]
+        percentiles = [q for q in queries if q["MetricStat"]["Stat"].startswith("p")]
+        self._fetch(counts, labels, end, results, required=True)
+        self._fetch(percentiles, labels, end, results, required=False)
+        return results
+
+    def _fetch(
+        self,
+        queries: list[dict[str, Any]],
+        labels: dict[str, tuple[str, str]],
+        end: datetime,
+        results: dict[str, dict[str, float]],
+        *,
+        required: bool,
+    ) -> None:
         try:
             for start in range(0, len(queries), 500):  # GetMetricData takes 500 queries a call
                 pages = (
@@ -125,9 +142,9 @@ class AwsOperations:
                         if result["Values"]:
                             function, label = labels[result["Id"]]
                             results.setdefault(function, {})[label] = float(result["Values"][0])
-        except Exception as error:
-            raise OperationsError(f"CloudWatch: {type(error).__name__}: {error}") from error
-        return results
+        except Exception as error:  # shown on the page, never a 500
+            if required:
+                raise OperationsError(f"CloudWatch: {type(error).__name__}: {error}") from error
 
     def _depth(self, name: str) -> tuple[int | None, int | None]:
         sqs = self._client("sqs")
