@@ -23,9 +23,6 @@ def deployed(moto_endpoint: str, registry: Registry) -> tuple[AwsOperations, Aws
     sqs = boto3.client("sqs", region_name=REGION, endpoint_url=moto_endpoint)
     queues = ensure_queues(sqs, registry)
     existing = {f["FunctionName"] for f in aws.lambda_.list_functions()["Functions"]}
-        aws.lambda_.list_functions()["Functions"]
-        and [f["FunctionName"] for f in aws.lambda_.list_functions()["Functions"]]
-    )
     for entity in registry:
         name = worker_function_name(registry.app, entity)
         if name not in existing:
