@@ -36,9 +36,11 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record
 
+from queuefirst.local.issuer import LocalIssuer
 from queuefirst.local.ports import free_port
 from queuefirst.model.command import Command
 from queuefirst.model.names import queue_name
+from queuefirst.model.principal import OPERATORS
 from queuefirst.runtime.sender import batch_entry
 from queuefirst.store.database import conninfo
 
@@ -117,12 +119,16 @@ def shallow_rate(state: dict[str, Any], seconds: float) -> float:
     return sum(done) / (time.monotonic() - started)
 
 
+# An operator's token: products are the operators' to write (set in main).
+TOKEN: list[str] = []
+
+
 def post(base: str, path: str, body: dict[str, Any]) -> tuple[int, float]:
     request = urllib.request.Request(
         base + path,
         data=json.dumps(body).encode(),
         method="POST",
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", "authorization": f"Bearer {TOKEN[0]}"},
     )
     started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -204,6 +210,7 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="qf-bench-e2e-"))
     home.chmod(0o755)
     process, base, state = start_stack(home)
+    TOKEN.append(LocalIssuer(home, "shop").mint(OPERATORS, "bench", expires_in=3 * 3600))
     try:
         shallow = shallow_rate(state, args.seconds)
         rate, p50, p99 = sustained(base, state, args.seconds)

@@ -44,6 +44,7 @@ from queuefirst.local.rie import rie_binary  # noqa: E402
 from queuefirst.local.runtime import Invocation, RuntimePool  # noqa: E402
 from queuefirst.local.settings import DevSettings  # noqa: E402
 from queuefirst.local.stack import DevStack  # noqa: E402
+from queuefirst.model.principal import OPERATORS, USERS  # noqa: E402
 from queuefirst.store.database import conninfo  # noqa: E402
 from shop import application as shop  # noqa: E402
 
@@ -73,9 +74,15 @@ async def exchange(
     return int(lines[0].split(" ", 2)[1]), headers, body
 
 
+# Tokens by method: products are read by end users and written by operators (set in main).
+TOKENS: dict[str, str] = {}
+
+
 def request(method: str, path: str, body: Any = None) -> bytes:
     data = json.dumps(body).encode() if body is not None else b""
     head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(data)}\r\n"
+    if method in TOKENS:
+        head += f"Authorization: Bearer {TOKENS[method]}\r\n"
     return (head + ("Content-Type: application/json\r\n" if data else "") + "\r\n").encode() + data
 
 
@@ -190,6 +197,7 @@ def main() -> None:
         QUEUEFIRST_CONCURRENCY=f"api={API_RUNTIMES}",
     )
     stack = DevStack(settings, shop, log=lambda line: None).start()
+    TOKENS.update({"GET": stack.issuer.mint(USERS, "bench"), "POST": stack.issuer.mint(OPERATORS, "bench")})
     pool, trivial = trivial_gateway(home)
     try:
         api_port = settings.port

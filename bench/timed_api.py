@@ -31,7 +31,7 @@ def _timed(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-for _name in ("find", "latest_version", "list", "command_status"):
+for _name in ("find", "latest_version", "list", "command_status", "owner"):
     setattr(Reader, _name, _timed("reads", getattr(Reader, _name)))
 CommandSender.send = _timed("send", CommandSender.send)  # type: ignore[method-assign]
 

@@ -8,10 +8,14 @@ import json
 import uuid
 from typing import Any
 
-from queuefirst.local.events import sqs_event
+from queuefirst.local.events import http_event, sqs_event
 from queuefirst.local.queues import EntityQueues
+from queuefirst.local.routing import RouteTable
 from queuefirst.model.command import Command, Scope
 from queuefirst.model.entity import Entity
+from queuefirst.model.http_routes import api_routes
+from queuefirst.model.principal import OPERATORS, USERS
+from queuefirst.model.registry import Registry
 from queuefirst.runtime.sender import batch_entry
 from queuefirst.store.database import Database
 
@@ -156,3 +160,54 @@ class Context:
 
 
 CUSTOMER = {"email": "ann@example.com", "name": "Ann"}
+
+
+# What the tests' events say verified them: an issuer per population (AWS's API Gateway can't
+# run here; the api reads claims it is handed, and these are the claims it would be handed).
+TEST_ISSUERS = {
+    USERS: "https://issuer.test.invalid/users",
+    OPERATORS: "https://issuer.test.invalid/operators",
+}
+USER = "tester"
+OPERATOR = "tester-operator"
+
+
+def claims(kind: str, subject: str) -> dict[str, str]:
+    """Verified claims as an HTTP API event carries them (strings), Cognito's names."""
+    return {
+        "sub": subject,
+        "iss": TEST_ISSUERS[kind],
+        "client_id": f"test-{kind}",
+        "token_use": "access",
+        "username": subject,
+        "exp": "4102444800",
+        "iat": "1700000000",
+    }
+
+
+def api_event(
+    registry: Registry,
+    method: str,
+    path: str,
+    *,
+    as_user: str = USER,
+    kind: str | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """An HTTP API event as the gateway hands it on after the route's authorizer admitted the
+    request: an end user's claims (`as_user` is their sub) or an operator's, per the route."""
+    match = RouteTable(api_routes(registry)).match(method, path.split("?", 1)[0])
+    assert match is not None
+    kind = kind or match.route.authorizer
+    authorizer = None
+    if kind is not None:
+        subject = as_user if kind == USERS else OPERATOR
+        authorizer = {"jwt": {"claims": claims(kind, subject), "scopes": None}}
+    return http_event(
+        method,
+        path,
+        route_key=match.route.key,
+        path_parameters=match.path_parameters or None,
+        authorizer=authorizer,
+        **options,
+    )

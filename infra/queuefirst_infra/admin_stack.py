@@ -29,6 +29,7 @@ from constructs import Construct
 
 from queuefirst.model import names
 from queuefirst.model.http_routes import admin_routes
+from queuefirst.model.principal import OPERATORS, issuer_variable
 from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
 from queuefirst_infra.alerting import alarm_topic
@@ -72,6 +73,8 @@ class AdminStack(Stack):
                 environment={
                     **shared.common_env,
                     "DATABASE_URL": shared.database.url(db_user, shared.database.proxy.endpoint),
+                    # Only the operators' pool's tokens open the console.
+                    issuer_variable(OPERATORS): shared.user_pools.issuer(OPERATORS),
                 },
             ),
             config=config,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import App, Environment, Tags
+from aws_cdk import App, Environment, Tags, Validations
+from cdk_nag import AwsSolutionsChecks
 
 from queuefirst.model.application import Application
+from queuefirst.model.principal import OPERATORS
 from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
 from queuefirst_infra.admin_stack import AdminStack
@@ -68,6 +70,7 @@ def build(
         registry=registry,
         shared=shared,
         config=config,
+        operators_authorizer=shared.route_authorizers[OPERATORS],
         env=env,
         description=f"{name}: the admin console (function, routes, IAM)",
     )
@@ -92,6 +95,8 @@ def build(
         entities[entity] = stack
     # DBProxyTargetGroup takes no tags (CloudFormation rejects them).
     Tags.of(app).add("queuefirst:app", name, exclude_resource_types=["AWS::RDS::DBProxyTargetGroup"])
+    # AWS's own rule pack on every synthesis: an unacknowledged finding fails it.
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return Stacks(registry_stack, shared, admin, entities)
 
 

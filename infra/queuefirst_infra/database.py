@@ -7,6 +7,10 @@ each function's role may ``rds-db:connect`` as its own user only. The users
 themselves and their grants (``GRANT rds_iam``, SELECT for the api, writes
 on its own table for a worker) are created by the migrations, which connect
 to the cluster directly with the admin secret.
+
+The admin secret rotates every 30 days (AWS's single-user rotation function,
+in the isolated subnets, reaching the cluster and the Secrets Manager endpoint
+only); the proxy and the migrations read it afresh, so nothing holds a copy.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
+from queuefirst_infra.acknowledge import acknowledge
 from queuefirst_infra.config import InfraConfig
 from queuefirst_infra.network import ISOLATED, Network
 
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_16_13  # major 16, as the local stack
 PORT = 5432
 ADMIN_USER = "queuefirst_admin"
+SECRET_ROTATION = Duration.days(30)
 # RDS Proxy presents ACM certificates, which chain to Amazon Root CA 1 (not to the RDS
 # CA bundle): the base image ships that root here (images/base/Dockerfile).
 PROXY_CA_FILE = "/etc/ssl/queuefirst/amazon-root-ca-1.pem"
@@ -91,6 +97,28 @@ class Database(Construct):
         )
         assert self.cluster.secret is not None
         self.admin_secret = self.cluster.secret
+        rotation_sg = ec2.SecurityGroup(
+            self,
+            "RotationSg",
+            vpc=network.vpc,
+            description="admin secret rotation: to the cluster and the Secrets Manager endpoint",
+            allow_all_outbound=False,
+        )
+        self.cluster.add_rotation_single_user(
+            automatically_after=SECRET_ROTATION,
+            vpc_subnets=ISOLATED,
+            security_group=rotation_sg,
+            endpoint=network.interface_endpoints["SecretsManager"],
+        )
+        monitoring_role = self.cluster.node.find_child("MonitoringRole")
+        acknowledge(
+            monitoring_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonRDSEnhancedMonitoringRole]",
+            "Enhanced Monitoring's service role: only RDS assumes it, and AWS's service-role "
+            "policy limits it to RDS's own log groups (RDS*). Copying it inline would freeze a "
+            "contract AWS maintains for the monitoring agent.",
+        )
         # With IAM_AUTH end to end the proxy signs in to the cluster as each user itself.
         proxy_role = iam.Role(
             self,

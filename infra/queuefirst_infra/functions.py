@@ -1,4 +1,13 @@
-"""A container-image function as every queuefirst function is built."""
+"""A container-image function as every queuefirst function is built.
+
+Its role holds inline, least-privilege statements instead of AWS's managed
+`AWSLambdaVPCAccessExecutionRole` (which allows every log group and every
+network interface of the account): logs to its own log group only, and the
+network interfaces Lambda manages for it in its own subnets and security
+group. The two wildcards left are AWS's: `ec2:Describe*` and X-Ray's writes
+take no resource, and a network interface's id is not known before Lambda
+creates it (acknowledged below, with the rule pack's finding ids).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +23,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from queuefirst.model.names import LIVE_ALIAS
+from queuefirst_infra.acknowledge import acknowledge
 from queuefirst_infra.config import BOOTSTRAP_TAG, InfraConfig
 from queuefirst_infra.errors import InfraConfigError
 
@@ -62,6 +72,52 @@ def role_arn(scope: Construct, role_name: str) -> str:
     return Stack.of(scope).format_arn(service="iam", region="", resource="role", resource_name=role_name)
 
 
+def _allow_vpc_networking(role: iam.Role, vpc: ec2.IVpc, security_group: ec2.ISecurityGroup) -> None:
+    """What Lambda needs of the role to attach the function to its subnets, and no more."""
+    stack = Stack.of(role)
+
+    def arn(resource: str, name: str) -> str:
+        return stack.format_arn(service="ec2", resource=resource, resource_name=name)
+
+    subnets = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="ManageItsNetworkInterfaces",
+            actions=[
+                "ec2:CreateNetworkInterface",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            resources=[
+                arn("network-interface", "*"),
+                arn("security-group", security_group.security_group_id),
+                *(arn("subnet", subnet) for subnet in subnets),
+            ],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="DescribeNetworkInterfaces",
+            actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+            resources=["*"],  # Describe actions take no resource
+        )
+    )
+    policy = role.node.find_child("DefaultPolicy")
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets (Lambda's VPC attachment) and "
+        "X-Ray's PutTraceSegments and PutTelemetryRecords accept no resource but '*'.",
+    )
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]",
+        "Lambda creates the function's network interfaces, so their ids are not known in "
+        "advance; creating one is limited to the function's own subnets and security group.",
+    )
+
+
 def image_function(
     scope: Construct,
     spec: ImageFunctionSpec,
@@ -92,9 +148,6 @@ def image_function(
         role_name=spec.function_name,
         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         description=f"execution role of {spec.function_name}",
-        managed_policies=[
-            iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
-        ],
     )
     log_group = logs.LogGroup(
         scope,
@@ -103,6 +156,8 @@ def image_function(
         retention=retention(config.log_retention_days),
         removal_policy=RemovalPolicy.RETAIN,
     )
+    log_group.grant_write(role)
+    _allow_vpc_networking(role, vpc, security_group)
     function = lambda_.DockerImageFunction(
         scope,
         "Function",

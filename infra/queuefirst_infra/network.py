@@ -77,8 +77,9 @@ class Network(Construct):
         )
         for client in (self.functions, self.migrations):
             self.endpoints.connections.allow_from(client, HTTPS, "HTTPS to AWS service endpoints")
+        self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         for endpoint_id, service in INTERFACE_ENDPOINTS.items():
-            self.vpc.add_interface_endpoint(
+            self.interface_endpoints[endpoint_id] = self.vpc.add_interface_endpoint(
                 endpoint_id,
                 service=service,
                 private_dns_enabled=True,

@@ -1,8 +1,16 @@
-"""The shared stack: network, database, the HTTP API with its function, migrations."""
+"""The shared stack: network, database, user pools, the HTTP API with its function, migrations.
+
+The HTTP API's routes are the api's route table (`queuefirst.model.http_routes`):
+each business route behind the JWT authorizer of the population it serves
+(end users' or operators' user pool), the contract and its page public, and
+`$default` (whatever else: the api's 404 and 405) behind the end users'.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 
 from aws_cdk import CfnOutput, Duration, Stack, triggers
 from aws_cdk import aws_apigatewayv2 as apigwv2
@@ -13,14 +21,18 @@ from constructs import Construct
 
 from queuefirst.model import names
 from queuefirst.model.application import Application
+from queuefirst.model.http_routes import DEFAULT_ROUTE, HttpRoute, api_routes
+from queuefirst.model.principal import AUTHORIZERS, USERS, issuer_variable
 from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
+from queuefirst_infra.acknowledge import acknowledge
 from queuefirst_infra.alerting import AlarmTopic
 from queuefirst_infra.config import InfraConfig
 from queuefirst_infra.database import ADMIN_USER, Database
 from queuefirst_infra.functions import ImageFunction, ImageFunctionSpec, image_function, retention
 from queuefirst_infra.monitoring import function_alarms
 from queuefirst_infra.network import Network
+from queuefirst_infra.user_pools import UserPools
 
 MIGRATIONS_TIMEOUT_SECONDS = 600
 
@@ -49,6 +61,7 @@ class SharedStack(Stack):
         self.application = application
         self.app_name = app
         self.alarms = AlarmTopic(self, "Alarms", app=app, emails=config.alarm_emails)
+        self.user_pools = UserPools(self, "UserPools", app=app)
         self.network = Network(self, "Network")
         self.database = Database(
             self,
@@ -82,6 +95,8 @@ class SharedStack(Stack):
                 environment={
                     **common_env,
                     "DATABASE_URL": self.database.url(naming.api_db_user(app), proxy_host),
+                    # The claims of a route must come from its authorizer's pool.
+                    **{issuer_variable(kind): self.user_pools.issuer(kind) for kind in AUTHORIZERS},
                 },
             ),
             config=config,
@@ -97,21 +112,34 @@ class SharedStack(Stack):
         )
         self.database.proxy.grant_connect(self.api.role, naming.api_db_user(app))
         function_alarms(self.api.function, self.api.function, api_name, self.alarms.topic)
-        self.http_api = self._http_api(app, self.api, config)
+        self.http_api = self._http_api(registry, self.api, config)
 
         # -- migrations: same image family as the api, run on every deploy that changes it
         self.migrations = self._migrations(app, registry, config)
         CfnOutput(self, "ApiUrl", value=self.http_api_url)
+        for kind, pool in self.user_pools.pools.items():
+            title = kind.capitalize()
+            CfnOutput(self, f"{title}PoolId", value=pool.user_pool_id)
+            CfnOutput(self, f"{title}ClientId", value=self.user_pools.clients[kind].user_pool_client_id)
         CfnOutput(self, "AlarmTopicArn", value=self.alarms.topic.topic_arn)
 
-    def _http_api(self, app: str, api: ImageFunction, config: InfraConfig) -> apigwv2.HttpApi:
+    def _http_api(self, registry: Registry, api: ImageFunction, config: InfraConfig) -> apigwv2.HttpApi:
+        integration = integrations.HttpLambdaIntegration("Api", api.alias)
+        route_authorizers = {kind: self.user_pools.authorizer(kind) for kind in AUTHORIZERS}
+        # Kept: the admin console's stack puts its routes behind the same operators' authorizer.
+        self.route_authorizers = route_authorizers
         http_api = apigwv2.HttpApi(
             self,
             "HttpApi",
-            api_name=names.api_function_name(app),
-            default_integration=integrations.HttpLambdaIntegration("Api", api.alias),
+            api_name=names.api_function_name(registry.app),
+            default_integration=integration,
+            default_authorizer=route_authorizers[USERS],  # $default: whatever no route names
             create_default_stage=False,
         )
+        self.routes: dict[str, apigwv2.HttpRoute] = {}
+        for route in api_routes(registry):
+            if route.path != DEFAULT_ROUTE:
+                self.routes[route.key] = self._route(http_api, route, integration, route_authorizers)
         stage = apigwv2.HttpStage(
             self,
             "DefaultStage",
@@ -142,6 +170,35 @@ class SharedStack(Stack):
         )
         self.http_api_url = stage.url
         return http_api
+
+    def _route(
+        self,
+        http_api: apigwv2.HttpApi,
+        route: HttpRoute,
+        integration: integrations.HttpLambdaIntegration,
+        route_authorizers: Mapping[str, apigwv2.IHttpRouteAuthorizer],
+    ) -> apigwv2.HttpRoute:
+        authorizer = (
+            apigwv2.HttpNoneAuthorizer() if route.authorizer is None else route_authorizers[route.authorizer]
+        )
+        construct_id = "Route" + "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", route.key))
+        created = apigwv2.HttpRoute(
+            self,
+            construct_id,
+            http_api=http_api,
+            route_key=apigwv2.HttpRouteKey.with_(route.path, apigwv2.HttpMethod(route.method)),
+            integration=integration,
+            authorizer=authorizer,
+            authorization_scopes=list(route.scopes) or None,
+        )
+        if route.authorizer is None:
+            acknowledge(
+                created,
+                "AwsSolutions-APIG4",
+                f"{route.key} is public by design: the API's contract and its page, which "
+                "carry no data; every business route has a JWT authorizer.",
+            )
+        return created
 
     def _migrations(self, app: str, registry: Registry, config: InfraConfig) -> ImageFunction:
         name = naming.migrations_function_name(app)

@@ -19,8 +19,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from queuefirst.local.authorizer import event_claims
 from queuefirst.local.events import http_event, sqs_event
+from queuefirst.local.issuer import LocalIssuer
 from queuefirst.model.command import Command
+from queuefirst.model.principal import USERS
 from queuefirst.store.database import Database
 from tests.e2e.conftest import RunningStack, app_environment, start_stack, stop_stack
 
@@ -37,7 +40,8 @@ def gone(stack: RunningStack, path: str) -> bool:
 
 def test_a_board_its_cards_an_action_and_the_cascading_delete(stack: RunningStack) -> None:
     status, created = stack.request("POST", "/boards", {"id": "b1", "title": "Todo"})
-    assert status == 202 and created["status_url"] == f"/commands/{created['command_id']}"
+    # Boards are written by operators: an operator's status route.
+    assert status == 202 and created["status_url"] == f"/operator-commands/{created['command_id']}"
     stack.eventually(lambda: found(stack, "/boards/b1"), what="board applied")
     assert stack.request("GET", created["status_url"])[1]["status"] == "applied"
     for key in ("c1", "c2"):
@@ -99,7 +103,11 @@ def test_the_operators_commands_need_nothing_exported(
     assert result.stdout.split()[:2] == ["entity", "dead"] and "boards" in result.stdout
     assert run("dlq", "show", "boards").returncode == 0
     event = tmp_path / "get.json"
-    event.write_text(json.dumps(http_event("GET", "/boards", query="limit=1")))
+    # As the gateway hands it on: the route's authorizer admitted an end user.
+    claims = event_claims(LocalIssuer(stack.home, "notes").claims(USERS, "reader"))
+    authorizer = {"jwt": {"claims": claims, "scopes": None}}
+    get = http_event("GET", "/boards", query="limit=1", route_key="GET /boards", authorizer=authorizer)
+    event.write_text(json.dumps(get))
     result = run("invoke", "api", str(event))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["statusCode"] == 200  # it read the stack's database

@@ -21,11 +21,14 @@ from typing import Any
 
 import pytest
 
-from queuefirst.local.events import http_event, queue_arn, sqs_event
+from queuefirst.local.events import queue_arn, sqs_event
 from queuefirst.local.ports import free_port
+from queuefirst.model.principal import issuer_variable
 from queuefirst.ops.image_registry import RegistryClient
 from queuefirst.ops.images import own_files
 from queuefirst.ops.plan import LABEL, compare, compute_plan, entities_in_tree, from_registry, targets_in_tree
+from shop import application as shop_application
+from tests.helpers import TEST_ISSUERS, api_event
 
 from .conftest import ROOT, SHOP, Built, bake, bake_env, run
 
@@ -352,13 +355,20 @@ def function_env(shop_url: str, sqs_endpoint: str, shop_queues: dict[str, Any]) 
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "POWERTOOLS_METRICS_NAMESPACE": "queuefirst-images",
+        # The issuers the events' claims name: the api checks them, as deployed.
+        **{issuer_variable(kind): issuer for kind, issuer in TEST_ISSUERS.items()},
     }
 
 
-def api_request(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    return http_event(
+def api_request(
+    method: str, path: str, body: dict[str, Any] | None = None, *, as_user: str
+) -> dict[str, Any]:
+    """What API Gateway hands on once its JWT authorizer admitted end user `as_user` (AWS can't run here)."""
+    return api_event(
+        shop_application.registry(),
         method,
         path,
+        as_user=as_user,
         headers={"content-type": "application/json", "host": "api.local"},
         body=json.dumps(body).encode() if body is not None else None,
         request_id=str(uuid.uuid4()),
@@ -379,19 +389,27 @@ def test_api_and_worker_images_serve_real_events_under_rie(
         function(built.image("worker-customers"), function_env) as worker,
     ):
         # A GET of a missing row: the cold start of the api, then warm invocations.
-        missing = api.start(api_request("GET", f"/customers/{customer}"))
+        missing = api.start(api_request("GET", f"/customers/{customer}", as_user=customer))
         assert missing["statusCode"] == 404, missing
         figures["cold_start_seconds[api]"] = round(api.cold_start_seconds, 3)
         warm = []
         for _ in range(20):
             started = time.monotonic()
-            assert api.invoke(api_request("GET", f"/customers/{customer}"))["statusCode"] == 404
+            assert (
+                api.invoke(api_request("GET", f"/customers/{customer}", as_user=customer))["statusCode"]
+                == 404
+            )
             warm.append(time.monotonic() - started)
         figures["warm_invoke_ms_median[api]"] = round(statistics.median(warm) * 1000, 1)
 
         # A create: validated, turned into a command, sent to the customers queue, 202.
         created = api.invoke(
-            api_request("POST", "/customers", {"id": customer, "email": "ann@example.com", "name": "Ann"})
+            api_request(
+                "POST",
+                "/customers",
+                {"id": customer, "email": "ann@example.com", "name": "Ann"},
+                as_user=customer,
+            )
         )
         assert created["statusCode"] == 202, created
         assert json.loads(created["body"])["id"] == customer
@@ -416,7 +434,7 @@ def test_api_and_worker_images_serve_real_events_under_rie(
         assert worker.invoke(event) == {"batchItemFailures": []}
         figures["warm_invoke_ms[worker-customers]"] = round((time.monotonic() - started) * 1000, 1)
 
-        row = api.invoke(api_request("GET", f"/customers/{customer}"))
+        row = api.invoke(api_request("GET", f"/customers/{customer}", as_user=customer))
         assert row["statusCode"] == 200, row
         assert json.loads(row["body"])["name"] == "Ann"
 

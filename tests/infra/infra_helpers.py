@@ -46,9 +46,19 @@ def images_for(registry: Registry, digit: str = "1") -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class Acknowledged:
+    """A finding of AWS's rule pack acknowledged on a construct, with its reason."""
+
+    path: str
+    finding: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Synthesized:
     outdir: Path
     templates: Mapping[str, dict[str, Any]]  # stack name -> template
+    acknowledged: tuple[Acknowledged, ...] = ()
 
     def template_files(self) -> list[Path]:
         return sorted(self.outdir.glob("*.template.json"))
@@ -67,9 +77,22 @@ def synthesize(registry: Registry, outdir: Path, context: Mapping[str, Any] | No
     build(
         app, application_of(registry), InfraConfig.from_context(app.node.try_get_context), registry=registry
     )
-    assembly = app.synth()
+    assembly = app.synth()  # raises if AWS's rule pack has an unacknowledged finding
     templates = {stack.stack_name: stack.template for stack in assembly.stacks}
-    return Synthesized(outdir, templates)
+    return Synthesized(outdir, templates, acknowledgements(app))
+
+
+def acknowledgements(app: cdk.App) -> tuple[Acknowledged, ...]:
+    key = cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    found = []
+    for construct in app.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type == key:
+                for rule, reason in dict(entry.data).items():
+                    finding = str(rule).removeprefix("Annotation::")
+                    if finding.startswith("AwsSolutions-"):
+                        found.append(Acknowledged(construct.node.path, finding, str(reason)))
+    return tuple(found)
 
 
 def resources(tpl: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:

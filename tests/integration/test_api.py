@@ -1,5 +1,11 @@
 """The api function on real HTTP API (payload 2.0) events, real PostgreSQL and SQS,
-on the kit's fixture application (boards and their cards)."""
+on the kit's fixture application (boards and their cards).
+
+Events carry the claims API Gateway's JWT authorizer would have verified (AWS
+itself can't run here): an operator's on the operators' routes (every write
+here: notes' boards are written by operators, its cards are theirs alone),
+an end user's on the rest.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from queuefirst.api.root import build_api
-from queuefirst.local.events import http_event
 from queuefirst.local.queues import EntityQueues
 from queuefirst.model.registry import Registry
 from queuefirst.runtime.settings import ApiSettings, WorkerSettings
 from queuefirst.store.database import Database
 from queuefirst.worker.handler import make_handler
 from queuefirst.worker.root import build_worker
-from tests.helpers import Context, bodies, deliver, receive_event
+from tests.helpers import OPERATOR, Context, api_event, bodies, deliver, receive_event
 
 pytestmark = pytest.mark.integration
 
@@ -37,14 +42,13 @@ def api_handler(notes: Registry, notes_url: str, sqs_endpoint: str, notes_sessio
 
 
 @pytest.fixture
-def call(api_handler: Any, notes_db: Database, notes_queues: Any) -> Call:
+def call(api_handler: Any, notes: Registry, notes_db: Database, notes_queues: Any) -> Call:
     def invoke(
         method: str, path: str, body: Any = None, query: str = "", raw: bytes | None = None
     ) -> tuple[int, Any, dict[str, str]]:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        event = http_event(
-            method, path, query=query, body=data, headers={"content-type": "application/json"} if data else {}
-        )
+        headers = {"content-type": "application/json"} if data else {}
+        event = api_event(notes, method, path, query=query, body=data, headers=headers)
         response = api_handler(event, Context())
         text = response.get("body") or "null"
         return response["statusCode"], json.loads(text), response.get("headers", {})
@@ -77,14 +81,14 @@ def test_create_answers_202_and_enqueues_a_command_without_writing(
     assert status == 202
     assert set(body) == {"id", "command_id", "status_url"}
     assert uuid.UUID(body["id"]).version == 7
-    assert body["status_url"] == f"/commands/{body['command_id']}"
+    assert body["status_url"] == f"/operator-commands/{body['command_id']}"  # an operator sent it
     assert call("GET", f"/boards/{body['id']}")[0] == 404  # queued, not written
     event = receive_event(sqs_client, notes_queues["boards"])
     (command,) = bodies(event)
     assert command["op"] == "create" and command["key"] == body["id"]
     assert command["payload"] == {"title": "Todo"}
     assert command["command_id"] == body["command_id"]
-    assert command["producer"] == {"kind": "api"}
+    assert command["producer"] == {"kind": "api", "principal": f"operator:{OPERATOR}"}
     assert event["Records"][0]["attributes"]["MessageGroupId"] == body["id"]
 
 
@@ -103,7 +107,7 @@ def test_full_lifecycle_with_client_ids_status_and_conflicts(
         "scope": "row",
         "version": call("GET", created["status_url"])[1]["version"],
         "status": "applied",
-        "producer": {"kind": "api"},
+        "producer": {"kind": "api", "principal": f"operator:{OPERATOR}"},
     }
     assert call("GET", "/boards/b-1")[1] == {"id": "b-1", "title": "Todo", "closed": False}
     status, body, _ = call("POST", "/boards", {**BOARD, "id": "b-1"})
@@ -253,9 +257,10 @@ def test_openapi_document_lists_every_route(call: Call, notes: Registry) -> None
     query=st.sampled_from(["", "limit=5", "limit=-1", "after=%00", "limit=1&limit=2", "board_id="]),
 )
 def test_no_client_input_yields_a_5xx(
-    api_handler: Any, method: str, path: str, body: bytes | None, query: str
+    api_handler: Any, notes: Registry, method: str, path: str, body: bytes | None, query: str
 ) -> None:
-    event = http_event(method, path, query=query, body=body, headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json"}
+    event = api_event(notes, method, path, query=query, body=body, headers=headers)
     response = api_handler(event, Context())
     assert response["statusCode"] < 500, response
 

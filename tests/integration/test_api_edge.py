@@ -14,12 +14,11 @@ from queuefirst.api.app import build_resolver, make_handler
 from queuefirst.api.root import build_api
 from queuefirst.api.service import ApiService
 from queuefirst.api.versioning import VersionClock
-from queuefirst.local.events import http_event
 from queuefirst.model.registry import Registry
 from queuefirst.runtime.settings import ApiSettings
 from queuefirst.runtime.telemetry import make_logger, make_metrics
 from queuefirst.store.database import Database
-from tests.helpers import Context
+from tests.helpers import Context, api_event
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +31,7 @@ def shop_api(shop: Registry, shop_url: str, sqs_endpoint: str, shop_session_queu
 
 
 @pytest.fixture
-def call(shop_api: Any, shop_db: Database, shop_queues: Any) -> Call:
+def call(shop_api: Any, shop: Registry, shop_db: Database, shop_queues: Any) -> Call:
     def invoke(
         method: str,
         path: str,
@@ -40,10 +39,13 @@ def call(shop_api: Any, shop_db: Database, shop_queues: Any) -> Call:
         *,
         raw: bytes | None = None,
         content_type: str = "application/json",
+        as_user: str = "tester",
     ) -> tuple[int, Any]:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         headers = {"content-type": content_type} if data else {}
-        response = shop_api(http_event(method, path, body=data, headers=headers), Context())
+        response = shop_api(
+            api_event(shop, method, path, body=data, headers=headers, as_user=as_user), Context()
+        )
         assert response["headers"]["Content-Type"] == "application/json"
         return response["statusCode"], json.loads(response["body"])
 
@@ -115,8 +117,12 @@ def test_path_parameters_are_percent_decoded(call: Call) -> None:
     assert error(422, "id")(call("GET", "/products/a%2Fb"))  # an encoded slash stays in its segment
 
 
-def test_unknown_parents_and_references_are_409_naming_the_field(call: Call) -> None:
-    assert error(409, "customer_id")(call("POST", "/orders", {"customer_id": "ghost", "currency": "EUR"}))
+def test_unknown_parents_are_409_and_others_parents_404_naming_the_field(call: Call) -> None:
+    order = {"customer_id": "ghost", "currency": "EUR"}
+    # Ghost's own customer row, not applied yet: retry once it is.
+    assert error(409, "customer_id")(call("POST", "/orders", order, as_user="ghost"))
+    # Someone else's (or nobody's) customer: out of reach, as if absent.
+    assert error(404, "customer_id")(call("POST", "/orders", order))
 
 
 def test_the_resolvers_own_refusals_use_the_error_body(call: Call) -> None:
@@ -130,7 +136,7 @@ def test_a_fault_of_ours_is_a_logged_500_in_the_error_body(
     shop: Registry, shop_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     class Broken(ApiService):
-        def get(self, entity: Any, key: str) -> dict[str, Any]:
+        def get(self, entity: Any, key: str, *, principal: Any) -> dict[str, Any]:
             raise ZeroDivisionError("a bug")
 
     service = Broken(shop, Database(shop_url), None, VersionClock())  # type: ignore[arg-type]
@@ -141,7 +147,7 @@ def test_a_fault_of_ours_is_a_logged_500_in_the_error_body(
         make_metrics("broken-api", "broken-api"),
         1000,
     )
-    response = handler(http_event("GET", "/customers/c1"), Context())
+    response = handler(api_event(shop, "GET", "/customers/c1"), Context())
     body = json.loads(response["body"])
     assert (response["statusCode"], body["error"]["code"]) == (500, "internal")
     assert "ZeroDivisionError" in capsys.readouterr().out  # logged with its traceback
@@ -160,6 +166,9 @@ def test_the_openapi_document_lists_every_answer_in_the_one_error_body(call: Cal
             assert responses[success]["content"]["application/json"]["schema"]["$ref"], (path, method)
             for code in ("400", "413", "415", "422", "500", "503"):
                 assert "#/components/schemas/Error" in json.dumps(responses[code]), (path, method, code)
+    # An end user's create can name a parent out of their reach (404); an operator's cannot.
     orders = document["paths"]["/orders"]
-    assert {"202", "409"} <= set(orders["post"]["responses"]) and "404" not in orders["post"]["responses"]
+    assert {"202", "404", "409"} <= set(orders["post"]["responses"])
+    products = document["paths"]["/products"]
+    assert {"202", "409"} <= set(products["post"]["responses"]) and "404" not in products["post"]["responses"]
     assert "404" in document["paths"]["/orders/{key}"]["get"]["responses"]

@@ -25,14 +25,16 @@ def test_the_readme_walkthrough(shop_stack: RunningStack) -> None:
 
 def test_a_cancel_sent_straight_to_the_queue_ends_rejected_with_its_reason(shop_stack: RunningStack) -> None:
     stack = shop_stack
-    stack.request("POST", "/customers", {"id": "bo", "email": "bo@example.com", "name": "Bo"})
-    stack.eventually(lambda: stack.request("GET", "/customers/bo")[0] == 200, what="customer")
+    stack.request("POST", "/customers", {"id": "bo", "email": "bo@example.com", "name": "Bo"}, as_user="bo")
+    stack.eventually(lambda: stack.request("GET", "/customers/bo", as_user="bo")[0] == 200, what="customer")
+    order = {"id": "o-bo", "customer_id": "bo", "currency": "EUR"}
+    applied(stack, stack.request("POST", "/orders", order, as_user="bo")[1], "order", who="bo")
     applied(
         stack,
-        stack.request("POST", "/orders", {"id": "o-bo", "customer_id": "bo", "currency": "EUR"})[1],
-        "order",
+        stack.request("POST", "/orders/o-bo/pay", {"reference": "p"}, as_user="bo")[1],
+        "paid",
+        who="bo",
     )
-    applied(stack, stack.request("POST", "/orders/o-bo/pay", {"reference": "p"})[1], "paid")
     applied(stack, stack.request("POST", "/orders/o-bo/ship")[1], "shipped")
 
     # Another producer (a batch job, say) sends the command itself, past the api's check.
@@ -59,11 +61,13 @@ def test_a_cancel_sent_straight_to_the_queue_ends_rejected_with_its_reason(shop_
     entry.pop("Id")
     sqs.send_message(QueueUrl=url, **entry)
 
-    status_url = f"/commands/{cancel.command_id}"
+    # An operator reads every command's status; bo, not the sender, does not see it.
+    status_url = f"/operator-commands/{cancel.command_id}"
     stack.eventually(lambda: stack.request("GET", status_url)[1]["status"] == "rejected", what="rejected")
     status = stack.request("GET", status_url)[1]
     assert status["reason"] == "a shipped order cannot be cancelled"
     assert status["producer"] == {"kind": "operator", "principal": "batch-job"}
-    assert stack.request("GET", "/orders/o-bo")[1]["status"] == "shipped"
+    assert stack.request("GET", f"/commands/{cancel.command_id}", as_user="bo")[0] == 404
+    assert stack.request("GET", "/orders/o-bo", as_user="bo")[1]["status"] == "shipped"
     dead = stack.cli("dlq", "ls").stdout
     assert [line.split() for line in dead.splitlines() if line.startswith("orders")] == [["orders", "0"]]

@@ -99,7 +99,7 @@ class DataPages:
 
     def detail(self, request: Request, operator: Operator, entity: str, key: str) -> Response:
         declared = self.entity(entity)
-        row = self.service.get(declared, checked_key(key))
+        row = self.service.get(declared, checked_key(key), principal=operator.principal)
         conn = self.service.database.connection()
         children = {
             child: self.service.reader.list(conn, self.registry[child], limit=CHILDREN_SHOWN, parent_id=key)
@@ -125,19 +125,19 @@ class DataPages:
         )
 
     def command(self, request: Request, operator: Operator, command_id: str) -> Response:
-        status = self._status(command_id)
+        status = self._status(command_id, operator)
         return Response(200, render("command.html", status=status, back=request.query))
 
     def command_status(self, request: Request, operator: Operator, command_id: str) -> Response:
-        status = self._status(command_id)
+        status = self._status(command_id, operator)
         return Response(200, render("command_status.html", status=status, back=request.query))
 
-    def _status(self, command_id: str) -> dict[str, Any]:
+    def _status(self, command_id: str, operator: Operator) -> dict[str, Any]:
         try:
             parsed = uuid.UUID(command_id)
         except ValueError:
             raise NotFound(f"{command_id!r} is not a command id", field="command_id") from None
-        return self.service.command_status(parsed)
+        return self.service.command_status(parsed, principal=operator.principal)
 
     # -- forms ----------------------------------------------------------------------------
 
@@ -154,19 +154,21 @@ class DataPages:
             body = validated(
                 create_body_model(declared), parse_form(form.fields, request.form, keep_empty=False)
             )
-            accepted = self.service.create(declared, body, self._producer(operator))
+            accepted = self.service.create(
+                declared, body, self._producer(operator), principal=operator.principal
+            )
         except (ApiError, FormError) as error:
             return self._form_page(declared, form, "new", error)
         return self._accepted(accepted, declared)
 
     def edit(self, request: Request, operator: Operator, entity: str, key: str) -> Response:
         declared = self.entity(entity)
-        row = self.service.get(declared, checked_key(key))
+        row = self.service.get(declared, checked_key(key), principal=operator.principal)
         return self._form_page(declared, self._edit_form(declared, key, row), "edit", row=row)
 
     def update(self, request: Request, operator: Operator, entity: str, key: str) -> Response:
         declared = self.entity(entity)
-        row = self.service.get(declared, checked_key(key))
+        row = self.service.get(declared, checked_key(key), principal=operator.principal)
         form = self._edit_form(declared, key, {**row, **request.form})
         try:
             values = parse_form(form.fields, request.form, keep_empty=True)
@@ -174,21 +176,25 @@ class DataPages:
             if not changed:
                 raise Invalid("nothing changed: edit a field first", field="body")
             body = validated(patch_body_model(declared), changed)
-            accepted = self.service.update(declared, key, body, self._producer(operator))
+            accepted = self.service.update(
+                declared, key, body, self._producer(operator), principal=operator.principal
+            )
         except (ApiError, FormError) as error:
             return self._form_page(declared, form, "edit", error, row=row)
         return self._accepted(accepted, declared)
 
     def confirm_delete(self, request: Request, operator: Operator, entity: str, key: str) -> Response:
         declared = self.entity(entity)
-        row = self.service.get(declared, checked_key(key))
+        row = self.service.get(declared, checked_key(key), principal=operator.principal)
         return Response(
             200, render("delete.html", entity=declared, row=row, form=self._delete_form(declared, key))
         )
 
     def delete(self, request: Request, operator: Operator, entity: str, key: str) -> Response:
         declared = self.entity(entity)
-        accepted = self.service.delete(declared, checked_key(key), self._producer(operator))
+        accepted = self.service.delete(
+            declared, checked_key(key), self._producer(operator), principal=operator.principal
+        )
         return self._accepted(accepted, declared)
 
     def act(self, request: Request, operator: Operator, entity: str, key: str, action: str) -> Response:
@@ -202,9 +208,11 @@ class DataPages:
                 action_body_model(declared.actions[action]),
                 parse_form(form.fields, request.form, keep_empty=False),
             )
-            accepted = self.service.act(declared, key, action, payload, self._producer(operator))
+            accepted = self.service.act(
+                declared, key, action, payload, self._producer(operator), principal=operator.principal
+            )
         except (ApiError, FormError) as error:
-            row = self.service.get(declared, key)
+            row = self.service.get(declared, key, principal=operator.principal)
             form = Form(form.action, form.fields, form.values, form.submit, error)
             return Response(
                 getattr(error, "status", 422),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from re import Match
 from typing import Any
 from urllib.parse import unquote
@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from queuefirst.api.auth import authenticator
 from queuefirst.api.body import check_body
 from queuefirst.api.contract import openapi_document
 from queuefirst.api.errors import ApiError
@@ -24,6 +25,7 @@ from queuefirst.api.routes import (
     json_response,
 )
 from queuefirst.api.service import ApiService
+from queuefirst.model.http_routes import STATUS_PATHS
 from queuefirst.runtime.telemetry import count_per_version, timed
 from queuefirst.store.revision import is_probe
 
@@ -41,12 +43,19 @@ class Resolver(APIGatewayHttpResolver):
 
 
 def build_resolver(
-    service: ApiService, *, page_limit_max: int, title: str, logger: Logger | None = None
+    service: ApiService,
+    *,
+    page_limit_max: int,
+    title: str,
+    logger: Logger | None = None,
+    issuers: Mapping[str, str] | None = None,
 ) -> APIGatewayHttpResolver:
+    """`issuers`: the issuer each authorizer trusts, where known (then a token's `iss` must match)."""
     app = Resolver(enable_validation=True)
+    authenticate = authenticator(app, issuers or {})
     patterns: list[tuple[str, re.Pattern[str]]] = []
     for entity in service.registry.values():
-        add_entity_routes(app, service, entity, page_limit_max)
+        add_entity_routes(app, service, entity, page_limit_max, authenticate)
         base = re.escape(f"/{entity.name}")
         patterns += [("GET", re.compile(base)), ("POST", re.compile(base))]
         patterns += [(m, re.compile(base + r"/[^/]+")) for m in ("GET", "PATCH", "DELETE")]
@@ -55,8 +64,8 @@ def build_resolver(
             for a, action in entity.actions.items()
             if action.public
         ]
-    add_command_routes(app, service)
-    patterns.append(("GET", re.compile(r"/commands/[^/]+")))
+    add_command_routes(app, service, authenticate)
+    patterns += [("GET", re.compile(re.escape(base) + r"/[^/]+")) for base in STATUS_PATHS.values()]
     add_error_handlers(app, patterns, logger or Logger(service="api"))
     app.enable_swagger(path="/docs", title=title)
     document = openapi_document(app, service.registry, title=title)

@@ -6,7 +6,9 @@ the one error table: each operation's success body (a row, a page, the 202
 receipt, a command's status), every error status it can answer in the one
 error body, the gateway's own answers in API Gateway's shape, links from
 each 202 to its command's status (schemathesis' stateful phase follows them),
-and the api's refusal of NUL in text, which PostgreSQL cannot store.
+the api's refusal of NUL in text, which PostgreSQL cannot store, and each
+operation's security: the bearer token of the population its route admits
+(`queuefirst.model.http_routes`), refused with the gateway's 401.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pydantic import BaseModel
 
 from queuefirst.api.errors import ERRORS, Conflict, NotFound
 from queuefirst.model.command import APPLIED, PENDING, REJECTED
+from queuefirst.model.http_routes import STATUS_PATHS, api_routes
 from queuefirst.model.payloads import row_model
+from queuefirst.model.principal import OPERATORS, USERS
 from queuefirst.model.registry import Registry
 
 REF = "#/components/schemas/{model}"
@@ -85,6 +89,25 @@ GATEWAY_STATUSES = {
     502: "The api function failed.",
     503: "No api runtime answered within the integration timeout.",
 }
+# A secured route's answer without a valid token (API Gateway's JWT authorizer, or the gateway).
+UNAUTHORIZED_STATUS = 401
+UNAUTHORIZED = "No valid token for this route's authorizer (see the security scheme)."
+SECURITY_SCHEMES = {
+    USERS: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An end user's access token from the application's user pool (locally: "
+        "`queuefirst token user <id>`). Its `sub` is the end user's id: what they own.",
+    },
+    OPERATORS: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An operator's access token from the operators' user pool (locally: "
+        "`queuefirst token operator <name>`). An end user's token never passes.",
+    },
+}
 # What any route may answer: a body is checked wherever one is sent (see api/body.py).
 COMMON_ERRORS = frozenset({400, 413, 415, 422, 500, 503})
 DESCRIPTIONS = {
@@ -123,11 +146,25 @@ def openapi_document(app: APIGatewayHttpResolver, registry: Registry, *, title: 
             "required": ["items", "next_after"],
             "additionalProperties": False,
         }
-    status_operation = document["paths"]["/commands/{command_id}"]["get"]["operationId"]
+    document["components"]["securitySchemes"] = SECURITY_SCHEMES
+    authorizers = {(r.method.lower(), r.path): r.authorizer for r in api_routes(registry)}
+    status_operations = {
+        kind: document["paths"][f"{base}/{{command_id}}"]["get"]["operationId"]
+        for kind, base in STATUS_PATHS.items()
+    }
     for path, item in document["paths"].items():
         for method, operation in item.items():
+            authorizer = authorizers[method, path]
             success, body, errors = _answers(path, method, registry)
+            # A 202 links to the status route of the population that sent it.
+            status_operation = status_operations[authorizer or USERS]
             operation["responses"] = _responses(success, body, errors, status_operation)
+            if authorizer is not None:
+                operation["security"] = [{authorizer: []}]
+                operation["responses"][str(UNAUTHORIZED_STATUS)] = {
+                    "description": UNAUTHORIZED,
+                    "content": _json(_ref("GatewayError")),
+                }
         for operation in item.values():
             _optional_body(operation.get("requestBody"))
             _forbid_nul(schemas, operation.get("requestBody"))
@@ -137,11 +174,16 @@ def openapi_document(app: APIGatewayHttpResolver, registry: Registry, *, title: 
 def _answers(path: str, method: str, registry: Registry) -> tuple[int, str, set[int]]:
     """The success status, its body's schema, and the errors beyond those every route has."""
     parts = path.strip("/").split("/")
-    if parts[0] == "commands":
-        return 200, "CommandStatus", set()
-    row = row_model(registry[parts[0]]).__name__
+    if f"/{parts[0]}" in STATUS_PATHS.values():
+        return 200, "CommandStatus", {NotFound.status}  # another's command
+    entity = registry[parts[0]]
+    row = row_model(entity).__name__
     if len(parts) == 1:
-        return (202, "Accepted", {Conflict.status}) if method == "post" else (200, f"{row}Page", set())
+        # An end user's list or create naming a row out of their reach (a parent, a cursor).
+        reach = {NotFound.status} if entity.access.owned else set()
+        if method == "post":
+            return 202, "Accepted", {Conflict.status} | reach
+        return 200, f"{row}Page", reach
     if len(parts) == 3:  # a business action
         return 202, "Accepted", {NotFound.status, Conflict.status}
     return {

@@ -42,7 +42,11 @@ def build_api(
     )
     service = ApiService(registry, database, sender, VersionClock())
     app = build_resolver(
-        service, page_limit_max=settings.page_limit_max, title=f"{registry.app} api", logger=logger
+        service,
+        page_limit_max=settings.page_limit_max,
+        title=f"{registry.app} api",
+        logger=logger,
+        issuers=settings.issuers,
     )
     handler = make_handler(
         app,

@@ -3,7 +3,9 @@
 Powertools' resolver validates bodies and query parameters against the same
 pydantic models the workers use, and serves the OpenAPI document. Route
 functions are built per entity with explicit signatures, because the
-resolver reads its validation rules from them.
+resolver reads its validation rules from them. Each route reads its
+principal as the population its authorizer admits (`queuefirst.api.auth`),
+the same table the gateway and the infrastructure route by.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from psycopg import OperationalError
 from pydantic import BaseModel
 
+from queuefirst.api.auth import Authenticate, unauthorized
 from queuefirst.api.errors import (
     ApiError,
     BadRequest,
@@ -38,7 +41,9 @@ from queuefirst.api.errors import (
 from queuefirst.api.service import ApiService
 from queuefirst.model.actions import Action
 from queuefirst.model.entity import Entity
+from queuefirst.model.http_routes import STATUS_PATHS, actors, readers, writers
 from queuefirst.model.payloads import ID_PATTERN, action_body_model, create_body_model, patch_body_model
+from queuefirst.model.principal import LABEL_PREFIX, NotAuthenticated
 from queuefirst.runtime.sender import SendError
 
 ACCEPTED = HTTPStatus.ACCEPTED
@@ -67,30 +72,38 @@ KeyPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=128)]
 
 
 def add_entity_routes(
-    app: APIGatewayHttpResolver, service: ApiService, entity: Entity, page_limit_max: int
+    app: APIGatewayHttpResolver,
+    service: ApiService,
+    entity: Entity,
+    page_limit_max: int,
+    authenticate: Authenticate,
 ) -> None:
     base = f"/{entity.name}"
     create_model = create_body_model(entity)
     patch_model = patch_body_model(entity)
     tags = [entity.name]
+    reader, writer = readers(entity), writers(entity)
 
     def create(body: BaseModel) -> Response[str]:
-        accepted = service.create(entity, body.model_dump(mode="json", exclude_unset=True))
+        payload = body.model_dump(mode="json", exclude_unset=True)
+        accepted = service.create(entity, payload, principal=authenticate(writer))
         return json_response(ACCEPTED, accepted.body())
 
     def update(key: str, body: BaseModel) -> Response[str]:
-        accepted = service.update(entity, key, body.model_dump(mode="json", exclude_unset=True))
+        payload = body.model_dump(mode="json", exclude_unset=True)
+        accepted = service.update(entity, key, payload, principal=authenticate(writer))
         return json_response(ACCEPTED, accepted.body())
 
     def delete(key: str) -> Response[str]:
-        return json_response(ACCEPTED, service.delete(entity, key).body())
+        return json_response(ACCEPTED, service.delete(entity, key, principal=authenticate(writer)).body())
 
     def get(key: str) -> dict[str, Any]:
-        return service.get(entity, key)
+        return service.get(entity, key, principal=authenticate(reader))
 
     def list_(limit: int, after: str | None = None, **filters: str | None) -> dict[str, Any]:
         parent_id = filters.get(entity.parent_field) if entity.parent_field else None
-        page = service.list(entity, limit=limit, after=after, parent_id=parent_id)
+        principal = authenticate(reader)
+        page = service.list(entity, limit=limit, after=after, parent_id=parent_id, principal=principal)
         return {"items": page.items, "next_after": page.next_after}
 
     key = _kw("key", KeyPath)
@@ -114,17 +127,23 @@ def add_entity_routes(
     app.get(f"{base}/<key>", tags=tags, summary=f"Read a {entity.name} row")(_signature(get, [key]))
     app.get(base, tags=tags, summary=f"List {entity.name} rows")(_signature(list_, list_params))
     for action in (a for a in entity.actions.values() if a.public):
-        add_action_route(app, service, entity, action)
+        add_action_route(app, service, entity, action, authenticate)
 
 
 def add_action_route(
-    app: APIGatewayHttpResolver, service: ApiService, entity: Entity, action: Action
+    app: APIGatewayHttpResolver,
+    service: ApiService,
+    entity: Entity,
+    action: Action,
+    authenticate: Authenticate,
 ) -> None:
     """POST /<entity>/<id>/<action>: the action's input in the body, queued like every write."""
+    kind = actors(entity, action)
 
     def act(key: str, body: BaseModel | None = None) -> Response[str]:
         payload = body.model_dump(mode="json", exclude_unset=True) if body is not None else {}
-        return json_response(ACCEPTED, service.act(entity, key, action.name, payload).body())
+        accepted = service.act(entity, key, action.name, payload, principal=authenticate(kind))
+        return json_response(ACCEPTED, accepted.body())
 
     model = action_body_model(action)
     body_type: Any = model if model.model_fields else model | None
@@ -140,15 +159,19 @@ def add_action_route(
     )
 
 
-def add_command_routes(app: APIGatewayHttpResolver, service: ApiService) -> None:
+def add_command_routes(app: APIGatewayHttpResolver, service: ApiService, authenticate: Authenticate) -> None:
+    """Each population's status route: an end user reads the status of their own commands."""
     import uuid
 
-    def status(command_id: uuid.UUID) -> dict[str, Any]:
-        return service.command_status(command_id)
+    for kind, base in STATUS_PATHS.items():
 
-    app.get("/commands/<command_id>", tags=["commands"], summary="Status of a queued command")(
-        _signature(status, [_kw("command_id", Annotated[uuid.UUID, Path()])])
-    )
+        def status(command_id: uuid.UUID, kind: str = kind) -> dict[str, Any]:
+            return service.command_status(command_id, principal=authenticate(kind))
+
+        status.__name__ = f"{LABEL_PREFIX[kind]}_command_status"
+        app.get(f"{base}/<command_id>", tags=["commands"], summary=f"Status of a queued command ({kind})")(
+            _signature(status, [_kw("command_id", Annotated[uuid.UUID, Path()])])
+        )
 
 
 def _api_error(error: ApiError) -> Response[str]:
@@ -194,6 +217,7 @@ def add_error_handlers(
             return json_response(error.status, error.body(), headers={"Allow": ", ".join(allowed)})
         return _api_error(NotFound(f"no route for {path}"))
 
+    app.exception_handler(NotAuthenticated)(unauthorized)
     app.exception_handler(ApiError)(_api_error)
     app.exception_handler(SendError)(_send_error)
     app.exception_handler(OperationalError)(_database_down)

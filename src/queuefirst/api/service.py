@@ -5,6 +5,10 @@ queue. The checks here (404 for a missing row, 409 for an existing id or a
 business rule that already says no) are a courtesy to clients: the api runs
 the entity's own decide function on the row as it stands, but the worker,
 running the same code when the command's turn comes, is the authority.
+
+Every call names its principal (`queuefirst.model.principal`): what is out
+of its reach answers as absent (`queuefirst.api.reach`), before anything is
+read for it or enqueued, and every command records who sent it.
 """
 
 from __future__ import annotations
@@ -15,11 +19,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from queuefirst.api.errors import Conflict, Invalid, NotFound
+from queuefirst.api.reach import Reach, absent
 from queuefirst.api.versioning import VersionClock, new_id
+from queuefirst.model.access import Owner
 from queuefirst.model.command import CREATE, DELETE, REJECTED, UPDATE, Command, Producer
 from queuefirst.model.decider import Decider
 from queuefirst.model.entity import Entity
+from queuefirst.model.http_routes import STATUS_PATHS
 from queuefirst.model.payloads import PayloadError, validate_payload
+from queuefirst.model.principal import USERS, Principal
 from queuefirst.model.registry import Registry
 from queuefirst.model.working import StoredRow, Working
 from queuefirst.runtime.sender import CommandSender
@@ -31,12 +39,13 @@ from queuefirst.store.reader import FoundRow, Page, Reader
 class Accepted:
     id: str
     command_id: uuid.UUID
+    status_path: str = STATUS_PATHS[USERS]  # the sender's population's status route
 
     def body(self) -> dict[str, str]:
         return {
             "id": self.id,
             "command_id": str(self.command_id),
-            "status_url": f"/commands/{self.command_id}",
+            "status_url": f"{self.status_path}/{self.command_id}",
         }
 
 
@@ -54,6 +63,7 @@ class ApiService:
         self.registry = registry
         self.database = database
         self.reader = Reader(registry)
+        self.reach = Reach(self.reader)
         self.sender = sender
         self.clock = clock
         self.producer = producer or Producer(kind="api")
@@ -62,82 +72,145 @@ class ApiService:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def create(self, entity: Entity, body: dict[str, Any], producer: Producer | None = None) -> Accepted:
+    def create(
+        self,
+        entity: Entity,
+        body: dict[str, Any],
+        producer: Producer | None = None,
+        *,
+        principal: Principal,
+    ) -> Accepted:
         body = dict(body)
-        key = body.pop("id", None) or str(self.mint_id())
+        # An end user's own row (a customer's) is named by their subject unless the body names it.
+        own_row = not principal.is_operator and entity.access.owner is Owner.SELF
+        default_key = principal.subject if own_row else None
+        key = body.pop("id", None) or default_key or str(self.mint_id())
+        self.reach.check_new_row(principal, entity, key)
         payload = _validated(entity, CREATE, body)
         parent = payload.get(entity.parent_field) if entity.parent_field else None
         conn = self.database.connection()
+        if entity.parent and entity.parent_field:
+            self._check_linked(principal, self.registry[entity.parent], str(parent), entity.parent_field)
         if self.reader.exists(conn, entity, key):
+            # Someone else's row answers as it does everywhere else: absent.
+            if not self.reach.may_write(conn, principal, entity, key):
+                raise absent(entity, key)
             raise Conflict(f"{entity.name} {key} already exists", field="id")
-        if entity.parent and not self.reader.exists(conn, self.registry[entity.parent], str(parent)):
-            # A state of other rows, not a malformed request: retried once the parent is applied.
-            raise Conflict(f"no {entity.parent} with id {parent}", field=entity.parent_field)
-        self._check_references(entity, payload)
+        self._check_references(principal, entity, payload)
         floor = self.reader.latest_version(conn, entity, key)
-        command = self._command(entity, CREATE, key, payload, parent, floor, producer)
+        command = self._command(entity, CREATE, key, payload, parent, floor, producer, principal)
         self._courtesy(entity, None, command)
-        return self._enqueue(command)
+        return self._enqueue(command, principal)
 
     def update(
-        self, entity: Entity, key: str, body: dict[str, Any], producer: Producer | None = None
+        self,
+        entity: Entity,
+        key: str,
+        body: dict[str, Any],
+        producer: Producer | None = None,
+        *,
+        principal: Principal,
     ) -> Accepted:
         payload = _validated(entity, UPDATE, body)
-        row = self._require(entity, key)
-        self._check_references(entity, payload)
-        command = self._command(entity, UPDATE, key, payload, row.parent, row.version, producer)
-        return self._enqueue(command)
+        row = self._require(principal, entity, key)
+        self._check_references(principal, entity, payload)
+        command = self._command(entity, UPDATE, key, payload, row.parent, row.version, producer, principal)
+        return self._enqueue(command, principal)
 
-    def delete(self, entity: Entity, key: str, producer: Producer | None = None) -> Accepted:
-        row = self._require(entity, key)
-        return self._enqueue(self._command(entity, DELETE, key, {}, row.parent, row.version, producer))
+    def delete(
+        self, entity: Entity, key: str, producer: Producer | None = None, *, principal: Principal
+    ) -> Accepted:
+        row = self._require(principal, entity, key)
+        command = self._command(entity, DELETE, key, {}, row.parent, row.version, producer, principal)
+        return self._enqueue(command, principal)
 
     def act(
-        self, entity: Entity, key: str, action: str, body: dict[str, Any], producer: Producer | None = None
+        self,
+        entity: Entity,
+        key: str,
+        action: str,
+        body: dict[str, Any],
+        producer: Producer | None = None,
+        *,
+        principal: Principal,
     ) -> Accepted:
         if action not in entity.actions or not entity.actions[action].public:
             raise NotFound(f"{entity.name} has no action {action!r}", field="action")
+        if entity.actions[action].operators_only and not principal.is_operator:
+            raise NotFound(f"{entity.name}.{action} is the operators' action", field="action")
         payload = _validated(entity, action, body)
-        row = self._require(entity, key)
-        command = self._command(entity, action, key, payload, row.parent, row.version, producer)
+        row = self._require(principal, entity, key)
+        command = self._command(entity, action, key, payload, row.parent, row.version, producer, principal)
         self._courtesy(entity, row, command)
-        return self._enqueue(command)
+        return self._enqueue(command, principal)
 
     # -- reads ----------------------------------------------------------------------------
 
-    def get(self, entity: Entity, key: str) -> dict[str, Any]:
-        row = self.reader.get(self.database.connection(), entity, key)
-        if row is None:
-            raise NotFound(f"no {entity.name} with id {key}", field="id")
-        return row
+    def get(self, entity: Entity, key: str, *, principal: Principal) -> dict[str, Any]:
+        conn = self.database.connection()
+        found = self.reader.find(conn, entity, key)
+        if found is None or not self.reach.may_read(conn, principal, entity, key):
+            raise absent(entity, key)
+        return self.reader.visible(entity, found)
 
-    def list(self, entity: Entity, *, limit: int, after: str | None, parent_id: str | None) -> Page:
-        return self.reader.list(
-            self.database.connection(), entity, limit=limit, after=after, parent_id=parent_id
-        )
+    def list(
+        self,
+        entity: Entity,
+        *,
+        limit: int,
+        after: str | None,
+        parent_id: str | None,
+        principal: Principal,
+    ) -> Page:
+        conn = self.database.connection()
+        owner = self.reach.list_owner(principal, entity)
+        if owner is not None:
+            # A filter or a cursor naming a row out of reach answers as absent.
+            if parent_id is not None and entity.parent and entity.parent_field:
+                self.reach.check_read(
+                    conn, principal, self.registry[entity.parent], parent_id, entity.parent_field
+                )
+            if after is not None:
+                self.reach.check_read(conn, principal, entity, after, "after")
+        return self.reader.list(conn, entity, limit=limit, after=after, parent_id=parent_id, owner=owner)
 
-    def command_status(self, command_id: uuid.UUID) -> dict[str, Any]:
+    def command_status(self, command_id: uuid.UUID, *, principal: Principal) -> dict[str, Any]:
         row = self.reader.command_status(self.database.connection(), command_id)
         if row is None:
             # Not applied yet, or failing and retried: a queued command is
             # invisible until its worker logs it.
             return {"command_id": str(command_id), "status": "pending"}
+        if not self.reach.command_visible(principal, row.get("producer")):
+            raise NotFound(f"no command {command_id} of yours", field="command_id")
         return {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in row.items() if v is not None}
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _require(self, entity: Entity, key: str) -> FoundRow:
-        row = self.reader.find(self.database.connection(), entity, key)
-        if row is None:
-            raise NotFound(f"no {entity.name} with id {key}", field="id")
+    def _require(self, principal: Principal, entity: Entity, key: str) -> FoundRow:
+        conn = self.database.connection()
+        row = self.reader.find(conn, entity, key)
+        if row is None or not self.reach.may_write(conn, principal, entity, key):
+            raise absent(entity, key)
         return row
 
-    def _check_references(self, entity: Entity, payload: dict[str, Any]) -> None:
+    def _check_linked(self, principal: Principal, target: Entity, key: str, field: str) -> None:
+        """A parent or a referenced row: out of an end user's reach it is absent (404); absent for
+        an operator, or absent yet though the end user will own it, it is a state of other rows
+        (409), retried once that row is applied."""
         conn = self.database.connection()
+        if not principal.is_operator and not target.access.readable_by_all:
+            if target.access.owner is Owner.SELF and key == principal.subject:
+                pass  # their own root row: theirs whether applied yet or not
+            elif not self.reach.owns(conn, principal, target, key):
+                raise absent(target, key, field)
+        if not self.reader.exists(conn, target, key):
+            raise Conflict(f"no {target.name} with id {key}", field=field)
+
+    def _check_references(self, principal: Principal, entity: Entity, payload: dict[str, Any]) -> None:
         for field, target in entity.references.items():
             value = payload.get(field)
-            if value is not None and not self.reader.exists(conn, self.registry[target], value):
-                raise Conflict(f"no {target} with id {value}", field=field)
+            if value is not None:
+                self._check_linked(principal, self.registry[target], str(value), field)
 
     def _courtesy(self, entity: Entity, row: FoundRow | None, command: Command) -> None:
         """Run the worker's own decision on the row as it stands; 409 if it already says no."""
@@ -157,6 +230,7 @@ class ApiService:
         parent: str | None,
         floor: int,
         producer: Producer | None,
+        principal: Principal,
     ) -> Command:
         return Command(
             command_id=self.mint_id(),
@@ -166,12 +240,12 @@ class ApiService:
             parent=parent,
             version=self.clock.next(at_least=floor + 1),
             payload=payload,
-            producer=producer or self.producer,
+            producer=producer or self.producer.model_copy(update={"principal": principal.label}),
         )
 
-    def _enqueue(self, command: Command) -> Accepted:
+    def _enqueue(self, command: Command, principal: Principal) -> Accepted:
         self.sender.send([command])
-        return Accepted(id=command.key, command_id=command.command_id)
+        return Accepted(command.key, command.command_id, STATUS_PATHS[principal.kind])
 
 
 def _validated(entity: Entity, op: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from queuefirst.local.control import ControlServer, StackControls
@@ -41,6 +40,7 @@ from queuefirst.local.settings import DevSettings
 from queuefirst.local.sqs import LocalSqs
 from queuefirst.local.state import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, DevState, FunctionState
 from queuefirst.local.stats import Stats
+from queuefirst.local.summary import safe_url, summary
 from queuefirst.model.application import Application
 from queuefirst.model.http_routes import HttpRoute, admin_routes, api_routes
 from queuefirst.model.names import admin_function_name, api_function_name, worker_function_name
@@ -336,28 +336,7 @@ class DevStack:
         )
 
     def summary(self) -> str:
-        running = self.running
-        lines = [
-            f"queuefirst dev: {self.registry.app} is up",
-            f"  api        {self.gateway_url}   (OpenAPI: {self.gateway_url}/openapi.json)",
-            *self._console_lines(),
-            "  tokens     send 'Authorization: Bearer <token>'; get one with",
-            "               queuefirst token user <id>         (an end user: its id is the token's sub)",
-            "               queuefirst token operator <name>  (an operator)",
-            f"  postgres   {_safe(running.database_url)}",
-            f"  sqs        {running.sqs_url}",
-            f"  data       {self.home}   (logs in {self.home / 'logs'})",
-            "  functions",
-        ]
-        for name, pool in running.pools.items():
-            size = f"{pool.spec.concurrency} runtime(s), up to {pool.spec.limit}"
-            lines.append(f"    {name:<28} {size:<26} handler {pool.spec.handler}")
-        lines.append("  queues")
-        for entity, queues in running.queues.items():
-            lines.append(
-                f"    {entity:<28} {queues.url}  (dead letters: {queues.dlq_url.rsplit('/', 1)[-1]})"
-            )
-        return "\n".join(lines)
+        return summary(self.registry.app, self.gateway_url, self.home, self.running, self._console_lines())
 
     def _console_lines(self) -> list[str]:
         if not self.settings.admin_handler:
@@ -397,7 +376,7 @@ def _check_database(url: str) -> None:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
         raise StackError(
-            f"cannot reach PostgreSQL at {_safe(url)} "
+            f"cannot reach PostgreSQL at {safe_url(url)} "
             f"({type(getattr(error, 'orig', None) or error).__name__}): check DATABASE_URL"
         ) from error
     finally:
@@ -410,7 +389,3 @@ def _warmup_event(spec: FunctionSpec) -> dict[str, Any]:
     if spec.entity is None:
         return http_event("GET", "/openapi.json")
     return {"Records": []}
-
-
-def _safe(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)

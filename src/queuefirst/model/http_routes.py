@@ -30,6 +30,9 @@ ANY = "ANY"
 # Read by anyone: the contract and its page carry no data.
 PUBLIC_API_PATHS = ("/openapi.json", "/docs")
 KEY = "{key}"
+# Where each population reads the status of the commands it sent (a route has one
+# authorizer); a hyphen, which no entity name has, so no entity's route can clash.
+STATUS_PATHS = {USERS: "/commands", OPERATORS: "/operator-commands"}
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,9 @@ def api_routes(registry: Registry) -> list[HttpRoute]:
     """Every route of the api function, the public ones and the catch-all included."""
     function = api_function_name(registry.app)
     routes = [route for entity in registry.values() for route in entity_routes(entity, function)]
-    routes.append(HttpRoute("GET", "/commands/{command_id}", function, USERS))
+    routes += [
+        HttpRoute("GET", f"{base}/{{command_id}}", function, kind) for kind, base in STATUS_PATHS.items()
+    ]
     routes += [HttpRoute("GET", path, function, None) for path in PUBLIC_API_PATHS]
     routes.append(HttpRoute(ANY, DEFAULT_ROUTE, function, USERS))
     return routes

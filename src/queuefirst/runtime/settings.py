@@ -13,6 +13,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from queuefirst.model.principal import OPERATORS, USERS
+
 
 class EnvironmentSettings(BaseModel):
     """Read with `from_environment()`, validated by pydantic (a bad value names its variable)."""
@@ -48,6 +50,15 @@ class CommonSettings(EnvironmentSettings):
 class ApiSettings(CommonSettings):
     max_body_bytes: int = Field(default=64 * 1024, alias="QUEUEFIRST_MAX_BODY_BYTES")
     page_limit_max: int = Field(default=100, alias="QUEUEFIRST_PAGE_LIMIT_MAX")
+    # The issuers the gateway's authorizers trust (infra: the user pools; dev: the local
+    # issuer). Set, a route's claims must come from its authorizer's issuer.
+    users_issuer: str | None = Field(default=None, alias="QUEUEFIRST_USERS_ISSUER")
+    operators_issuer: str | None = Field(default=None, alias="QUEUEFIRST_OPERATORS_ISSUER")
+
+    @property
+    def issuers(self) -> dict[str, str]:
+        found = {USERS: self.users_issuer, OPERATORS: self.operators_issuer}
+        return {kind: issuer for kind, issuer in found.items() if issuer}
 
 
 class WorkerSettings(CommonSettings):

@@ -12,6 +12,7 @@ from psycopg import Connection, sql
 from queuefirst.model.entity import Entity
 from queuefirst.model.payloads import row_model
 from queuefirst.model.registry import Registry
+from queuefirst.store.ownership import OWNER_PARAMETER, owned_condition, owner_of
 from queuefirst.store.statements import EntitySql
 from queuefirst.store.tables import ALIVE, STAMP
 
@@ -70,17 +71,30 @@ class Reader:
         limit: int,
         after: str | None = None,
         parent_id: str | None = None,
+        owner: str | None = None,
         search: str | None = None,
     ) -> Page:
-        """`search`: rows holding this text in their id, parent reference or a text field."""
+        """A page of live rows; `owner`: only that end user's (the entity must be one they own);
+        `search`: rows holding this text in their id, parent reference or a text field."""
         statements = self.sql[entity.name]
+        owned = None if owner is None else owned_condition(self.registry, entity)
         query = statements.list_rows(
-            under_parent=parent_id is not None, after=after is not None, search=bool(search)
+            under_parent=parent_id is not None, after=after is not None, owned=owned, search=bool(search)
         )
-        params = {"parent": parent_id, "after": after, "limit": limit + 1, "search": _contains(search)}
-        records = conn.execute(query, params).fetchall()
+        parameters = {
+            "parent": parent_id,
+            "after": after,
+            "limit": limit + 1,
+            OWNER_PARAMETER: owner,
+            "search": _contains(search),
+        }
+        records = conn.execute(query, parameters).fetchall()
         items = [self.visible(entity, self._found(entity, statements, r)) for r in records[:limit]]
         return Page(items=items, next_after=items[-1]["id"] if len(records) > limit else None)
+
+    def owner(self, conn: Connection[Any], entity: Entity, key: str) -> str | None:
+        """The end user owning the row (deleted or not); None if there is none, or no such row."""
+        return owner_of(conn, self.registry, self.sql, entity, key)
 
     def command_status(self, conn: Connection[Any], command_id: uuid.UUID) -> dict[str, Any] | None:
         cursor = conn.execute(self._status, {"command_id": command_id})

@@ -154,10 +154,20 @@ class EntitySql:
         """The id, the parent reference and every text field: what a search looks in."""
         return [name for name, kind in self.row_columns if kind == columns.TEXT and name != STAMP]
 
-    def list_rows(self, *, under_parent: bool, after: bool, search: bool = False) -> str:
-        """Live rows in key order, optionally under one parent, after a key, and holding
+    def list_rows(
+        self,
+        *,
+        under_parent: bool,
+        after: bool,
+        owned: sql.Composable | None = None,
+        search: bool = False,
+    ) -> str:
+        """Live rows in key order, optionally under one parent, after a key, owned (`owned`:
+        a condition on the rows, see `queuefirst.store.ownership`), and holding
         `%(search)s` (an ILIKE pattern) in one of their text columns."""
         conditions: list[sql.Composable] = [sql.Identifier(ALIVE)]
+        if owned is not None:
+            conditions.append(owned)
         if under_parent and self.entity.parent_field:
             conditions.append(sql.SQL("{} = %(parent)s").format(sql.Identifier(self.entity.parent_field)))
         if after:
@@ -188,6 +198,15 @@ class EntitySql:
             "FROM {} WHERE key = %(key)s ORDER BY seq DESC LIMIT %(limit)s"
         )
         return query.format(sql.Identifier(self.tables.commands)).as_string()
+
+    @cached_property
+    def parent_of(self) -> str:
+        """A row's parent key, deleted or not (a tombstone keeps its parent): whose the row is."""
+        assert self.entity.parent_field, f"{self.entity.name} has no parent"
+        query = sql.SQL("SELECT {} FROM {} WHERE id = %s")
+        return query.format(
+            sql.Identifier(self.entity.parent_field), sql.Identifier(self.tables.rows)
+        ).as_string()
 
     @cached_property
     def latest_stamp(self) -> str:

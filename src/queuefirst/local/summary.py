@@ -1,0 +1,40 @@
+"""What `queuefirst dev` prints once the stack is up: where everything is, and how to get a token."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from queuefirst.local.stack import Running
+
+
+def summary(app: str, gateway_url: str, home: Path, running: Running, console: Sequence[str] = ()) -> str:
+    """`console`: the admin console's lines (its address and an operator token), when it runs."""
+    lines = [
+        f"queuefirst dev: {app} is up",
+        f"  api        {gateway_url}   (OpenAPI: {gateway_url}/openapi.json)",
+        *console,
+        "  tokens     send 'Authorization: Bearer <token>'; get one with",
+        "               queuefirst token user <id>         (an end user: its id is the token's sub)",
+        "               queuefirst token operator <name>  (an operator)",
+        f"  postgres   {safe_url(running.database_url)}",
+        f"  sqs        {running.sqs_url}",
+        f"  data       {home}   (logs in {home / 'logs'})",
+        "  functions",
+    ]
+    for name, pool in running.pools.items():
+        size = f"{pool.spec.concurrency} runtime(s), up to {pool.spec.limit}"
+        lines.append(f"    {name:<28} {size:<26} handler {pool.spec.handler}")
+    lines.append("  queues")
+    for entity, queues in running.queues.items():
+        lines.append(f"    {entity:<28} {queues.url}  (dead letters: {queues.dlq_url.rsplit('/', 1)[-1]})")
+    return "\n".join(lines)
+
+
+def safe_url(url: str) -> str:
+    """A database URL without its password."""
+    return make_url(url).render_as_string(hide_password=True)
