@@ -32,6 +32,7 @@ from queuefirst.model.http_routes import admin_routes
 from queuefirst.model.principal import OPERATORS, issuer_variable
 from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
+from queuefirst_infra.acknowledge import acknowledge
 from queuefirst_infra.alerting import alarm_topic
 from queuefirst_infra.config import InfraConfig
 from queuefirst_infra.functions import ImageFunction, ImageFunctionSpec, image_function
@@ -141,8 +142,22 @@ class AdminStack(Stack):
                 resources=workers,
             ),
         ]
-        for statement in statements:
-            role.add_to_policy(statement)
+        # A policy of its own (not the role's default one), so its two acknowledged
+        # wildcards stand on exactly the statements that need them.
+        policy = iam.Policy(self, "ConsolePolicy", roles=[role], statements=statements)
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudwatch:GetMetricData and lambda:ListEventSourceMappings accept no resource but '*' "
+            "(AWS's service authorization reference); both only read.",
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:"
+            "event-source-mapping:*]",
+            "Event source mapping ids are minted by Lambda at deploy time; the grant is conditioned "
+            "on lambda:FunctionArn naming only this application's own workers.",
+        )
 
     def _routes(
         self, registry: Registry, shared: SharedStack, authorizer: apigwv2.IHttpRouteAuthorizer | None
@@ -152,11 +167,19 @@ class AdminStack(Stack):
             if route.authorizer is not None and authorizer is None:
                 continue  # never public: no route until the operators' authorizer is given
             method = apigwv2.HttpMethod.ANY if route.method == "ANY" else apigwv2.HttpMethod(route.method)
-            apigwv2.HttpRoute(
+            created = apigwv2.HttpRoute(
                 self,
                 f"Route{index}",
                 http_api=shared.http_api,
                 route_key=apigwv2.HttpRouteKey.with_(route.path, method),
                 integration=integration,
-                authorizer=authorizer if route.authorizer is not None else None,
+                authorizer=authorizer if route.authorizer is not None else apigwv2.HttpNoneAuthorizer(),
             )
+            if route.authorizer is None:
+                acknowledge(
+                    created,
+                    "AwsSolutions-APIG4",
+                    f"{route.key} is public by design: the console's page shell, login page and "
+                    "assets, which carry no data; every view and change is under /admin/x, behind "
+                    "the operators' JWT authorizer.",
+                )

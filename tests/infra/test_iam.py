@@ -227,9 +227,15 @@ def test_the_console_changes_the_scaling_of_its_own_workers_only(
         )
         if "*" in as_list(statement["Resource"]):
             # Only what AWS grants on no resource: reading metrics, listing event sources,
-            # and the X-Ray segments every function's tracing sends.
+            # and what every function has (X-Ray's segments, the VPC attachment's describes).
             granted = {"cloudwatch:GetMetricData", "lambda:ListEventSourceMappings"}
-            assert set(actions) <= granted | {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, statement
+            every_function = {
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSubnets",
+            }
+            assert set(actions) <= granted | every_function, statement
 
 
 def test_the_console_reads_the_database_as_its_own_user(synthesized: Synthesized) -> None:
