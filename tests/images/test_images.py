@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from queuefirst.local.events import queue_arn, sqs_event
+from queuefirst.local.events import http_event, queue_arn, sqs_event
 from queuefirst.local.ports import free_port
-from queuefirst.model.principal import issuer_variable
+from queuefirst.model.principal import OPERATORS, issuer_variable
 from queuefirst.ops.image_registry import RegistryClient
 from queuefirst.ops.images import own_files
 from queuefirst.ops.plan import LABEL, compare, compute_plan, entities_in_tree, from_registry, targets_in_tree
@@ -443,19 +443,18 @@ def test_the_admin_image_serves_its_pages_under_rie(
     built: Built, function_env: dict[str, str], shop_queues: dict[str, Any], figures: dict[str, Any]
 ) -> None:
     with function(built.image("admin"), function_env) as admin:
-        login = admin.start(api_request("GET", "/admin/login"))
+        login = admin.start(http_event("GET", "/admin/login"))
         figures["cold_start_seconds[admin]"] = round(admin.cold_start_seconds, 3)
         assert login["statusCode"] == 200 and "Operator token" in login["body"], login
         assert "script-src 'self'" in login["headers"]["Content-Security-Policy"]
-        asset = admin.invoke(api_request("GET", "/admin/static/admin.js"))
+        asset = admin.invoke(http_event("GET", "/admin/static/admin.js"))
         assert asset["statusCode"] == 200 and asset["isBase64Encoded"]
-        refused = admin.invoke(api_request("GET", "/admin/x/customers"))  # no authorizer's claims
+        refused = admin.invoke(http_event("GET", "/admin/x/customers"))  # no authorizer's claims
         assert refused["statusCode"] == 401
-        event = api_request("GET", "/admin/x/customers")
+        event = http_event("GET", "/admin/x/customers")
         event["headers"]["authorization"] = "Bearer t"
-        event["requestContext"]["authorizer"] = {
-            "jwt": {"claims": {"sub": "op", "username": "op"}, "scopes": None}
-        }
+        claims = {"sub": "op", "username": "op", "iss": function_env.get(issuer_variable(OPERATORS), "")}
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
         listed = admin.invoke(event)
         assert listed["statusCode"] == 200 and "Customers" in listed["body"], listed
 
