@@ -124,7 +124,9 @@ class SharedStack(Stack):
         CfnOutput(self, "AlarmTopicArn", value=self.alarms.topic.topic_arn)
 
     def _http_api(self, registry: Registry, api: ImageFunction, config: InfraConfig) -> apigwv2.HttpApi:
-        integration = integrations.HttpLambdaIntegration("Api", api.alias)
+        # One invoke permission for the API, not one per route: the function's resource
+        # policy stays small however many routes the registry makes.
+        integration = integrations.HttpLambdaIntegration("Api", api.alias, scope_permission_to_route=False)
         route_authorizers = {kind: self.user_pools.authorizer(kind) for kind in AUTHORIZERS}
         # Kept: the admin console's stack puts its routes behind the same operators' authorizer.
         self.route_authorizers = route_authorizers

@@ -154,7 +154,10 @@ class Workload:
     def _send(self, producers: Any, step: Step) -> bool:
         if step.over_http:
             body = {"id": step.command.key, **{k: v for k, v in step.command.payload.items()}}
-            accepted = _post(producers.stack.url, f"/{step.command.entity}", body)
+            path = f"/{step.command.entity}"
+            # The route's token: an operator's for a product, the customer's own for a customer.
+            token = producers.stack.route_token("POST", path, step.command.key)
+            accepted = _post(producers.stack.url, path, body, token)
             if accepted is None:
                 return False
             step.command = step.command.model_copy(update={"command_id": uuid.UUID(accepted)})
@@ -182,12 +185,12 @@ def _product(name: str) -> dict[str, Any]:
     return {"sku": "SKU-1", "name": name, "price_minor": 450, "currency": "EUR"}
 
 
-def _post(base: str, path: str, body: dict[str, Any]) -> str | None:
+def _post(base: str, path: str, body: dict[str, Any], token: str | None) -> str | None:
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
     request = urllib.request.Request(
-        base + path,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"content-type": "application/json"},
+        base + path, data=json.dumps(body).encode(), method="POST", headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:

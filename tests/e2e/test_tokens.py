@@ -88,6 +88,7 @@ def test_a_refusal_says_why_as_api_gateway_does(shop_stack: RunningStack) -> Non
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=30)
     assert caught.value.code == 401
+    assert caught.value.read() == b'{"message":"Unauthorized"}'  # API Gateway's bytes
     assert caught.value.headers["content-type"] == "application/json"
     assert 'error="invalid_token"' in caught.value.headers["www-authenticate"]
     assert "expired" in caught.value.headers["www-authenticate"]

@@ -14,11 +14,13 @@ from queuefirst.api.app import build_resolver, make_handler
 from queuefirst.api.root import build_api
 from queuefirst.api.service import ApiService
 from queuefirst.api.versioning import VersionClock
+from queuefirst.local.events import http_event
+from queuefirst.model.principal import OPERATORS, USERS
 from queuefirst.model.registry import Registry
 from queuefirst.runtime.settings import ApiSettings
 from queuefirst.runtime.telemetry import make_logger, make_metrics
 from queuefirst.store.database import Database
-from tests.helpers import Context, api_event
+from tests.helpers import TEST_ISSUERS, Context, api_event, claims
 
 pytestmark = pytest.mark.integration
 
@@ -172,3 +174,40 @@ def test_the_openapi_document_lists_every_answer_in_the_one_error_body(call: Cal
     products = document["paths"]["/products"]
     assert {"202", "409"} <= set(products["post"]["responses"]) and "404" not in products["post"]["responses"]
     assert "404" in document["paths"]["/orders/{key}"]["get"]["responses"]
+
+
+def test_without_claims_from_the_routes_issuer_the_api_answers_as_the_gateway_would(
+    shop: Registry, shop_url: str, sqs_endpoint: str, shop_db: Database, shop_queues: Any
+) -> None:
+    """Behind a misrouted gateway, or invoked from elsewhere: no principal, no answer but 401."""
+    api = build_api(
+        shop,
+        ApiSettings(
+            DATABASE_URL=shop_url,
+            SQS_ENDPOINT_URL=sqs_endpoint,
+            QUEUEFIRST_USERS_ISSUER=TEST_ISSUERS[USERS],
+            QUEUEFIRST_OPERATORS_ISSUER=TEST_ISSUERS[OPERATORS],
+        ),
+    )
+
+    def status(event: dict[str, Any]) -> tuple[int, Any]:
+        response = api(event, Context())
+        return response["statusCode"], json.loads(response["body"])
+
+    unauthorized = (401, {"message": "Unauthorized"})
+    assert status(api_event(shop, "GET", "/customers/tester"))[0] == 404  # the right issuer: read, absent
+    assert status(http_event("GET", "/customers/tester")) == unauthorized  # no authorizer ran
+    users_claims = claims(USERS, "tester")
+    for bad in (
+        {**users_claims, "iss": TEST_ISSUERS[OPERATORS]},  # an operator's token on an end users' route
+        {**users_claims, "sub": ""},
+        {k: v for k, v in users_claims.items() if k != "sub"},
+    ):
+        event = http_event("GET", "/customers/tester", authorizer={"jwt": {"claims": bad, "scopes": None}})
+        assert status(event) == unauthorized, bad
+    # An end user's claims on an operators' route (products are the operators' to write).
+    body = json.dumps({"sku": "TEA-1", "name": "Tea", "price_minor": 1, "currency": "EUR"}).encode()
+    event = api_event(
+        shop, "POST", "/products", kind=USERS, body=body, headers={"content-type": "application/json"}
+    )
+    assert status(event) == unauthorized

@@ -2,8 +2,10 @@
 an id reaches the api, on every route, and gets 404 (401 on the operators' routes), with nothing
 enqueued; the same requests on her own rows succeed.
 
-Real PostgreSQL, real SQS-compatible server, the shop's api and workers in-process. Events
-carry the claims API Gateway's JWT authorizer would have verified (AWS itself can't run here).
+Real PostgreSQL, real SQS-compatible server, the shop's api and workers in-process, on queues
+of their own (the shop's entities under the application name `reach`), so no other test's
+messages count as enqueued here. Events carry the claims API Gateway's JWT authorizer would
+have verified (AWS itself can't run here).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 from queuefirst.api.root import build_api
-from queuefirst.local.queues import EntityQueues
+from queuefirst.local.queues import EntityQueues, ensure_queues
 from queuefirst.model.access import Owner
 from queuefirst.model.entity import Entity
 from queuefirst.model.http_routes import STATUS_PATHS, actors, readers, writers
@@ -98,15 +100,11 @@ def apply_all(world: World, workers: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(
-    shop: Registry,
-    shop_url: str,
-    sqs_endpoint: str,
-    sqs_client: Any,
-    shop_session_queues: dict[str, EntityQueues],
-) -> Iterator[World]:
+def world(shop: Registry, shop_url: str, sqs_endpoint: str, sqs_client: Any) -> Iterator[World]:
     truncate(shop_url, shop)
-    for queue in shop_session_queues.values():
+    registry = Registry("reach", list(shop.values()))  # the shop's entities, queues of their own
+    queues = ensure_queues(sqs_client, registry)
+    for queue in queues.values():
         drain(sqs_client, queue.url)
     settings = ApiSettings(
         DATABASE_URL=shop_url,
@@ -114,47 +112,43 @@ def world(
         QUEUEFIRST_USERS_ISSUER=TEST_ISSUERS[USERS],
         QUEUEFIRST_OPERATORS_ISSUER=TEST_ISSUERS[OPERATORS],
     )
-    world = World(shop, build_api(shop, settings), shop_session_queues, sqs_client)
+    world = World(registry, build_api(registry, settings), queues, sqs_client)
     workers = {
         name: make_handler(
             build_worker(
-                "shop",
+                registry.app,
                 entity,
                 WorkerSettings(DATABASE_URL=shop_url, SQS_ENDPOINT_URL=sqs_endpoint, QUEUEFIRST_ENTITY=name),
             )
         )
-        for name, entity in shop.items()
+        for name, entity in registry.items()
     }
     # A row of every entity no end user owns that an owned one references (an order item's product).
-    for entity in owned_parents_first(shop):
+    for entity in owned_parents_first(registry):
         for target in entity.references.values():
             if target not in world.shared:
                 key = f"{target}-shared"
-                body = simplest(valid_body(create_body_model(shop[target]), id=key))
+                body = simplest(valid_body(create_body_model(registry[target]), id=key))
                 assert world.call("POST", f"/{target}", body, who=OPERATORS)[0] == 202
                 world.shared[target] = key
     apply_all(world, workers)
     for tenant in (ANN, BOB):
         world.rows[tenant] = {}
-        for entity in owned_parents_first(shop):
+        for entity in owned_parents_first(registry):
             key = tenant if entity.access.owner is Owner.SELF else f"{entity.name}-{tenant}"
             parent = world.rows[tenant][entity.parent][0] if entity.parent else None
             fixed: dict[str, Any] = {"id": key}
             if entity.parent_field:
                 fixed[entity.parent_field] = parent
             fixed |= {name: world.shared[target] for name, target in entity.references.items()}
-            status, accepted = world.call(
-                "POST",
-                f"/{entity.name}",
-                simplest(valid_body(create_body_model(entity), **fixed)),
-                who=tenant,
-            )
+            body = simplest(valid_body(create_body_model(entity), **fixed))
+            status, accepted = world.call("POST", f"/{entity.name}", body, who=tenant)
             assert status == 202, accepted
             world.rows[tenant][entity.name] = (key, parent)
             world.commands.setdefault(tenant, accepted["command_id"])
             apply_all(world, workers)
     yield world
-    for queue in shop_session_queues.values():
+    for queue in queues.values():
         drain(sqs_client, queue.url)
 
 

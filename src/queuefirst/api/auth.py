@@ -37,5 +37,7 @@ def authenticator(app: APIGatewayHttpResolver, issuers: Mapping[str, str]) -> Au
 
 def unauthorized(_: NotAuthenticated) -> Response[str]:
     return Response(
-        status_code=401, content_type=content_types.APPLICATION_JSON, body=json.dumps(UNAUTHORIZED)
+        status_code=401,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(UNAUTHORIZED, separators=(",", ":")),
     )

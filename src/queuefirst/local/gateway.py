@@ -235,7 +235,8 @@ def _length(data: bytes) -> tuple[bytes, bytes]:
 
 
 def _refusal_response(refusal: Refusal) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    data = json.dumps({"message": refusal.message}).encode()
+    # Byte for byte API Gateway's body: `{"message":"Unauthorized"}`.
+    data = json.dumps({"message": refusal.message}, separators=(",", ":")).encode()
     headers = [(b"content-type", b"application/json"), _length(data)]
     if refusal.allow:
         headers.append((b"allow", refusal.allow.encode()))
