@@ -8,7 +8,8 @@
 #   FINGERPRINTS=$(queuefirst plan --fingerprints) SCHEMA_REVISIONS=$(queuefirst plan --schema-revisions) \
 #     docker buildx bake
 #
-# Images: ${REGISTRY}${APP}-api:${TAG}, ${REGISTRY}${APP}-<entity>-worker:${TAG}.
+# Images: ${REGISTRY}${APP}-api:${TAG}, ${REGISTRY}${APP}-admin:${TAG},
+# ${REGISTRY}${APP}-<entity>-worker:${TAG}.
 # Single-platform images without attestations: Lambda rejects OCI image indexes.
 
 variable "REGISTRY" {
@@ -123,6 +124,22 @@ target "api" {
   tags = [image("api")]
 }
 
+target "admin" {
+  inherits   = ["_common"]
+  dockerfile = "images/admin/Dockerfile"
+  contexts   = { base = "target:base" }
+  args = {
+    SCHEMA_REVISION = schema_revision("admin")
+  }
+  labels = {
+    "org.opencontainers.image.title" = "${APP}-admin"
+    "queuefirst.function"            = "admin"
+    "queuefirst.fingerprint"         = fingerprint("admin")
+    "queuefirst.schema-revision"     = schema_revision("admin")
+  }
+  tags = [image("admin")]
+}
+
 target "worker" {
   name       = "worker-${entity}"
   matrix     = { entity = ENTITIES }
@@ -144,7 +161,7 @@ target "worker" {
 }
 
 group "default" {
-  targets = concat(["api"], [for e in ENTITIES : "worker-${e}"])
+  targets = concat(["api", "admin"], [for e in ENTITIES : "worker-${e}"])
 }
 
 group "workers" {

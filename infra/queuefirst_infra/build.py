@@ -8,8 +8,10 @@ from aws_cdk import App, Environment, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from queuefirst.model.application import Application
+from queuefirst.model.principal import OPERATORS
 from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
+from queuefirst_infra.admin_stack import AdminStack
 from queuefirst_infra.budget import check_connection_budget
 from queuefirst_infra.config import InfraConfig
 from queuefirst_infra.entity_stack import EntityStack, senders_of
@@ -22,6 +24,7 @@ from queuefirst_infra.validation import validate_registry
 class Stacks:
     registry: RegistryStack
     shared: SharedStack
+    admin: AdminStack
     entities: dict[str, EntityStack]
 
 
@@ -61,6 +64,17 @@ def build(
         description=f"{name}: network, database, HTTP API, migrations",
     )
     shared.add_stack_dependency(registry_stack)
+    admin = AdminStack(
+        app,
+        naming.admin_stack_name(name),
+        registry=registry,
+        shared=shared,
+        config=config,
+        operators_authorizer=shared.route_authorizers[OPERATORS],
+        env=env,
+        description=f"{name}: the admin console (function, routes, IAM)",
+    )
+    admin.add_stack_dependency(registry_stack)
     entities: dict[str, EntityStack] = {}
     for entity in _senders_first(registry):
         stack = EntityStack(
@@ -74,6 +88,7 @@ def build(
             description=f"{name}: entity {entity} (queue, worker, alarms)",
         )
         stack.add_stack_dependency(registry_stack)
+        stack.add_stack_dependency(admin)  # its queue key names the console's role
         for sender in senders_of(registry, entity):
             # Its senders' worker roles must exist before this stack's key policy names them.
             stack.add_stack_dependency(entities[sender])
@@ -82,7 +97,7 @@ def build(
     Tags.of(app).add("queuefirst:app", name, exclude_resource_types=["AWS::RDS::DBProxyTargetGroup"])
     # AWS's own rule pack on every synthesis: an unacknowledged finding fails it.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return Stacks(registry_stack, shared, entities)
+    return Stacks(registry_stack, shared, admin, entities)
 
 
 def _senders_first(registry: Registry) -> list[str]:

@@ -83,7 +83,8 @@ class EntityStack(Stack):
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        senders = [names.api_function_name(self.app)]
+        # The console sends commands and redrives, and reads the dead letters, with the same key.
+        senders = [names.api_function_name(self.app), names.admin_function_name(self.app)]
         senders += [names.worker_function_name(self.app, e) for e in senders_of(registry, self.entity.name)]
         key.add_to_resource_policy(
             iam.PolicyStatement(

@@ -16,7 +16,9 @@ from queuefirst.model.names import (
 )
 
 __all__ = [
+    "admin_db_user",
     "admin_function_name",
+    "admin_stack_name",
     "alarm_topic_name",
     "api_db_user",
     "entity_stack_name",
@@ -58,6 +60,15 @@ def alarm_topic_name(app: str) -> str:
 def api_db_user(app: str) -> str:
     """Read-only database user of the api function."""
     return f"{app}_api"
+
+
+def admin_db_user(app: str) -> str:
+    """Read-only database user of the admin console (rows, command logs, failure reasons)."""
+    return f"{app}_admin"
+
+
+def admin_stack_name(app: str) -> str:
+    return f"{app}-admin"
 
 
 def worker_db_user(app: str, entity: str) -> str:

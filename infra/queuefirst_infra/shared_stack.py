@@ -69,7 +69,8 @@ class SharedStack(Stack):
             app=app,
             network=self.network,
             config=config,
-            db_users=[naming.api_db_user(app)] + [naming.worker_db_user(app, e) for e in registry],
+            db_users=[naming.api_db_user(app), naming.admin_db_user(app)]
+            + [naming.worker_db_user(app, e) for e in registry],
         )
         proxy_host = self.database.proxy.endpoint
         common_env = {
@@ -127,6 +128,8 @@ class SharedStack(Stack):
         # policy stays small however many routes the registry makes.
         integration = integrations.HttpLambdaIntegration("Api", api.alias, scope_permission_to_route=False)
         route_authorizers = {kind: self.user_pools.authorizer(kind) for kind in AUTHORIZERS}
+        # Kept: the admin console's stack puts its routes behind the same operators' authorizer.
+        self.route_authorizers = route_authorizers
         http_api = apigwv2.HttpApi(
             self,
             "HttpApi",
@@ -226,6 +229,7 @@ class SharedStack(Stack):
                     "QUEUEFIRST_DB_USERS": json.dumps(
                         {
                             "api": naming.api_db_user(app),
+                            "admin": naming.admin_db_user(app),
                             "workers": {e: naming.worker_db_user(app, e) for e in registry},
                         },
                         separators=(",", ":"),

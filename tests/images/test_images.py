@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from queuefirst.local.events import queue_arn, sqs_event
+from queuefirst.local.events import http_event, queue_arn, sqs_event
 from queuefirst.local.ports import free_port
-from queuefirst.model.principal import issuer_variable
+from queuefirst.model.principal import OPERATORS, issuer_variable
 from queuefirst.ops.image_registry import RegistryClient
 from queuefirst.ops.images import own_files
 from queuefirst.ops.plan import LABEL, compare, compute_plan, entities_in_tree, from_registry, targets_in_tree
@@ -171,6 +171,41 @@ def test_the_api_layer_holds_the_registry_every_entity_and_the_migrations(
     assert size <= TOP_LAYER_LIMIT, size
 
 
+def test_the_admin_image_carries_only_its_own_code_and_jinja2(built: Built, figures: dict[str, Any]) -> None:
+    """The console's layer: its package (templates and assets too), every entity module,
+    and Jinja2 from requirements/admin.lock; nothing else, and no other image has them."""
+    info = inspect(built.image("admin"))
+    assert info["Config"]["Cmd"] == ["queuefirst.functions.admin.handler"]
+    size, names = own_layer(built.image("admin"))
+    figures["own_layer_bytes[admin]"] = size
+    own = expected_in_image(own_files(ROOT, target("admin")))
+    assert "var/task/queuefirst/admin/templates/shell.html" in own
+    assert "var/task/queuefirst/admin/static/admin.js" in own
+    extra = normalize(names) - own
+    assert extra and all(n.startswith(("var/task/jinja2/", "var/task/jinja2-")) for n in extra), sorted(
+        extra
+    )[:5]
+    assert own <= normalize(names)
+    for other in ("api", *built.workers):
+        listing = run(
+            ["docker", "run", "--rm", "--entrypoint", "/bin/sh", built.image(other), "-c", "ls /var/task"]
+        ).stdout.split()
+        assert "jinja2" not in listing, other
+        checked = run(
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--entrypoint",
+                "/bin/sh",
+                built.image(other),
+                "-c",
+                "test ! -e /var/task/queuefirst/admin && echo absent",
+            ]
+        )
+        assert checked.stdout.strip() == "absent", other
+
+
 def test_base_has_the_venv_rie_and_entrypoint_but_no_build_tools_or_caches(
     built: Built, figures: dict[str, Any]
 ) -> None:
@@ -197,7 +232,7 @@ def test_the_ca_secret_never_lands_in_a_layer(built: Built) -> None:
 # Fingerprints: only the changed function moves --------------------------------------
 
 
-def test_changing_one_entity_moves_only_its_worker_and_the_api(scratch_repo: Path) -> None:
+def test_changing_one_entity_moves_only_its_worker_the_api_and_the_console(scratch_repo: Path) -> None:
     before = compute_plan(scratch_repo, SHOP)
     module = scratch_repo / "src" / "shop" / "entities" / "products.py"
     module.write_text(module.read_text() + "\n# a change to products only\n")
@@ -207,7 +242,7 @@ def test_changing_one_entity_moves_only_its_worker_and_the_api(scratch_repo: Pat
         for n in before["functions"]
         if before["functions"][n]["fingerprint"] != after["functions"][n]["fingerprint"]
     }
-    assert moved == {"api", "worker-products"}
+    assert moved == {"api", "admin", "worker-products"}
 
 
 def test_changing_the_kit_or_the_lock_moves_every_function(scratch_repo: Path) -> None:
@@ -243,7 +278,7 @@ def test_rebuilding_after_one_entity_change_keeps_every_other_image_identical(
     env = bake_env(scratch_repo, built.env["PYTHON_BASE"], tag)
     figures["bake_seconds_after_one_entity_change"] = bake(scratch_repo, env)
     after = {n: inspect(f"{f['image']}:{tag}")["Id"] for n, f in built.plan["functions"].items()}
-    assert {n for n in before if before[n] != after[n]} == {"api", "worker-products"}
+    assert {n for n in before if before[n] != after[n]} == {"api", "admin", "worker-products"}
 
 
 # Running under the Runtime Interface Emulator ---------------------------------------
@@ -407,6 +442,26 @@ def test_api_and_worker_images_serve_real_events_under_rie(
         assert json.loads(row["body"])["name"] == "Ann"
 
 
+def test_the_admin_image_serves_its_pages_under_rie(
+    built: Built, function_env: dict[str, str], shop_queues: dict[str, Any], figures: dict[str, Any]
+) -> None:
+    with function(built.image("admin"), function_env) as admin:
+        login = admin.start(http_event("GET", "/admin/login"))
+        figures["cold_start_seconds[admin]"] = round(admin.cold_start_seconds, 3)
+        assert login["statusCode"] == 200 and "Operator token" in login["body"], login
+        assert "script-src 'self'" in login["headers"]["Content-Security-Policy"]
+        asset = admin.invoke(http_event("GET", "/admin/static/admin.js"))
+        assert asset["statusCode"] == 200 and asset["isBase64Encoded"]
+        refused = admin.invoke(http_event("GET", "/admin/x/customers"))  # no authorizer's claims
+        assert refused["statusCode"] == 401
+        event = http_event("GET", "/admin/x/customers")
+        event["headers"]["authorization"] = "Bearer t"
+        claims = {"sub": "op", "username": "op", "iss": function_env.get(issuer_variable(OPERATORS), "")}
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+        listed = admin.invoke(event)
+        assert listed["statusCode"] == 200 and "Customers" in listed["body"], listed
+
+
 # The registry -----------------------------------------------------------------------
 
 
@@ -460,7 +515,7 @@ def test_bake_builds_one_worker_per_entity_module_and_no_attestations(docker_eng
         assert any("id=cacert" in s for s in target.get("secret", [])), name
         if name != "base":
             assert target["contexts"] == {"base": "target:base"}, name
-    assert set(printed["group"]["default"]["targets"]) == {"api", *workers}
+    assert set(printed["group"]["default"]["targets"]) == {"api", "admin", *workers}
 
 
 def test_the_base_holds_exactly_the_kit_and_shared_files_the_fingerprint_covers(built: Built) -> None:

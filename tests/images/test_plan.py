@@ -34,6 +34,7 @@ def test_plan_against_its_own_previous_plan_lists_nothing(scratch_repo: Path, tm
     assert set(saved["functions"]) == {
         "base",
         "api",
+        "admin",
         *(f"worker-{e}" for e in entities_in_tree(scratch_repo, SHOP)),
     }
     assert plan("--root", str(scratch_repo), "--against", str(written), "--changed-only") == ""
@@ -47,13 +48,14 @@ def test_plan_lists_only_the_functions_whose_files_changed(scratch_repo: Path, t
     module = scratch_repo / "src" / "shop" / "entities" / "orders.py"
     module.write_text(module.read_text() + "\n# changed\n")
     changed = plan("--root", str(scratch_repo), "--against", str(written), "--changed-only")
-    assert changed.split() == ["api", "worker-orders"]
+    # The api and the console carry every entity module; the workers only their own.
+    assert changed.split() == ["api", "admin", "worker-orders"]
     rows = json.loads(plan("--root", str(scratch_repo), "--against", str(written), "--json"))
     assert {r["name"]: r["status"] for r in rows}["worker-customers"] == "same"
 
 
 def test_plan_without_a_previous_state_calls_everything_new(scratch_repo: Path) -> None:
-    assert len(plan("--root", str(scratch_repo), "--changed-only").split()) == 1 + len(
+    assert len(plan("--root", str(scratch_repo), "--changed-only").split()) == 2 + len(
         entities_in_tree(scratch_repo, SHOP)
     )
 
@@ -95,10 +97,14 @@ def test_each_image_needs_the_newest_revision_that_added_what_it_uses(scratch_re
         '    op.add_column("orders", sa.Column("gift_message", sa.Text(), nullable=True))\n'
     )
     after = compute_plan(scratch_repo, SHOP)
-    assert schema_revisions(after) == schema_revisions(before) | {"api": "0003", "worker-orders": "0003"}
+    assert schema_revisions(after) == schema_revisions(before) | {
+        "api": "0003",
+        "admin": "0003",
+        "worker-orders": "0003",
+    }
     moved = {
         n
         for n in after["functions"]
         if after["functions"][n]["fingerprint"] != before["functions"][n]["fingerprint"]
     }
-    assert moved == {"api", "worker-orders"}
+    assert moved == {"api", "admin", "worker-orders"}

@@ -134,7 +134,7 @@ def test_worker_connects_to_the_database_as_its_own_user(synthesized: Synthesize
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
-def test_queue_key_names_only_the_api_and_the_workers_that_send_to_it(
+def test_queue_key_names_only_the_api_the_console_and_the_workers_that_send_to_it(
     synthesized: Synthesized, registry: Registry, entity: str
 ) -> None:
     template = entity_template(synthesized, entity)
@@ -145,7 +145,7 @@ def test_queue_key_names_only_the_api_and_the_workers_that_send_to_it(
         if statement.get("Sid") == "SendersEncryptThroughSqs"
         for principal in as_list(statement["Principal"]["AWS"])
     }
-    expected = {"arn:aws:iam::123456789012:role/shop-api"}
+    expected = {"arn:aws:iam::123456789012:role/shop-api", "arn:aws:iam::123456789012:role/shop-admin"}
     senders = [source for source, target, _ in registry.edges() if target == entity]
     expected |= {f"arn:aws:iam::123456789012:role/shop-{sender}-worker" for sender in senders}
     assert principals == expected
@@ -173,3 +173,90 @@ def test_api_sends_to_every_entity_queue_and_nothing_else(
         for resource in as_list(statement["Resource"])
     ]
     assert api_users == [naming.api_db_user("shop")]
+
+
+# -- the admin console ----------------------------------------------------------------
+
+
+def admin_template(synthesized: Synthesized) -> Mapping[str, Any]:
+    return synthesized.templates[naming.admin_stack_name("shop")]
+
+
+def lambda_arn(function: str) -> str:
+    return f"arn:aws:lambda:eu-west-1:123456789012:function:{function}"
+
+
+def test_the_console_sends_commands_and_redrives_to_entity_queues_only(
+    synthesized: Synthesized, registry: Registry
+) -> None:
+    template = admin_template(synthesized)
+    for entity in registry:
+        queue, dead = names.queue_name("shop", entity), names.dead_letter_queue_name("shop", entity)
+        assert allowed(template, "sqs:SendMessage", queue_arn(queue))
+        assert not allowed(template, "sqs:ReceiveMessage", queue_arn(queue))  # never a worker's messages
+        assert not allowed(template, "sqs:DeleteMessage", queue_arn(queue))
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
+            assert allowed(template, action, queue_arn(dead)), (action, dead)
+        assert not allowed(template, "sqs:SendMessage", queue_arn(dead))
+        assert not allowed(template, "sqs:PurgeQueue", queue_arn(dead))
+    assert not allowed(template, "sqs:SendMessage", queue_arn("other-app-customers.fifo"))
+
+
+def test_the_console_changes_the_scaling_of_its_own_workers_only(
+    synthesized: Synthesized, registry: Registry
+) -> None:
+    template = admin_template(synthesized)
+    for entity in registry:
+        worker = lambda_arn(names.worker_function_name("shop", entity))
+        for action in ("lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency"):
+            assert allowed(template, action, worker)
+    for other in ("shop-api", "shop-admin", "shop-migrations", "other-customers-worker"):
+        assert not allowed(template, "lambda:PutFunctionConcurrency", lambda_arn(other)), other
+    (mapping,) = [
+        s for s in statements(template) if "lambda:UpdateEventSourceMapping" in as_list(s["Action"])
+    ]
+    functions = [render(arn, template) for arn in mapping["Condition"]["ArnLike"]["lambda:FunctionArn"]]
+    assert set(functions) == {lambda_arn(names.worker_function_name("shop", e)) for e in registry} | {
+        lambda_arn(names.worker_function_name("shop", e)) + ":*" for e in registry
+    }
+    for statement in statements(template):
+        actions = as_list(statement["Action"])
+        assert not any(a.endswith(":*") or a == "*" for a in actions), statement
+        assert not any(a in actions for a in ("lambda:InvokeFunction", "lambda:UpdateFunctionCode")), (
+            statement
+        )
+        if "*" in as_list(statement["Resource"]):
+            # Only what AWS grants on no resource: reading metrics, listing event sources,
+            # and what every function has (X-Ray's segments, the VPC attachment's describes).
+            granted = {"cloudwatch:GetMetricData", "lambda:ListEventSourceMappings"}
+            every_function = {
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSubnets",
+            }
+            assert set(actions) <= granted | every_function, statement
+
+
+def test_the_console_reads_the_database_as_its_own_user(synthesized: Synthesized) -> None:
+    template = admin_template(synthesized)
+    users = [
+        render(resource, template).rsplit("/", 1)[-1]
+        for statement in statements(template)
+        if "rds-db:connect" in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    ]
+    assert users == [naming.admin_db_user("shop")]
+
+
+def test_the_consoles_data_routes_exist_only_behind_an_authorizer(synthesized: Synthesized) -> None:
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in resources(admin_template(synthesized), "AWS::ApiGatewayV2::Route").values()
+    }
+    assert {"GET /admin", "GET /admin/{proxy+}"} <= set(routes)
+    for key, route in routes.items():
+        if key.startswith("ANY /admin/x"):
+            assert route.get("AuthorizationType") == "JWT", key
+        else:
+            assert route.get("AuthorizationType", "NONE") == "NONE", key

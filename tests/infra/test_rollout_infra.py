@@ -120,7 +120,7 @@ def test_every_function_traces_with_x_ray(synthesized: Synthesized) -> None:
             assert props["TracingConfig"] == {"Mode": "Active"}
             assert props["Environment"]["Variables"]["QUEUEFIRST_TRACING"] == "true"
             ours += 1
-    assert ours == 2 + 4  # api, migrations, one worker per entity
+    assert ours == 3 + 4  # api, admin, migrations, one worker per entity
 
 
 def test_functions_verify_the_proxys_certificate_with_the_root_the_image_ships(

@@ -26,8 +26,14 @@ from tests.infra.infra_helpers import Synthesized, resources
 ENTITIES = shop.entity_names()
 
 
-def test_one_stack_per_entity_plus_registry_and_shared(synthesized: Synthesized, registry: Registry) -> None:
-    expected = {naming.registry_stack_name("shop"), naming.shared_stack_name("shop")}
+def test_one_stack_per_entity_plus_registry_shared_and_admin(
+    synthesized: Synthesized, registry: Registry
+) -> None:
+    expected = {
+        naming.registry_stack_name("shop"),
+        naming.shared_stack_name("shop"),
+        naming.admin_stack_name("shop"),
+    }
     expected |= {naming.entity_stack_name("shop", e) for e in registry}
     assert set(synthesized.templates) == expected
 
@@ -281,6 +287,7 @@ def test_cdk_entry_point_synthesizes_every_stack(tmp_path: Path) -> None:
         for n in [
             "shop-registry",
             "shop-shared",
+            "shop-admin",
             "shop-customers",
             "shop-products",
             "shop-orders",

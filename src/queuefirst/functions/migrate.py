@@ -43,11 +43,11 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     users = None
     if raw:
         parsed = json.loads(raw)
-        users = DatabaseUsers(api=parsed["api"], workers=dict(parsed["workers"]))
+        users = DatabaseUsers(api=parsed["api"], workers=dict(parsed["workers"]), admin=parsed.get("admin"))
     prepare(url, app, users)
     return {
         "migrated": "head",
         "revision": current_revision(url),
         "head": head_revision(app),
-        "users": [users.api, *users.workers.values()] if users else [],
+        "users": users.everyone if users else [],
     }

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from queuefirst.model.limits import HTTP_API_TIMEOUT_SECONDS
-from queuefirst.model.names import api_function_name, worker_function_name
+from queuefirst.model.names import admin_function_name, api_function_name, worker_function_name
 from queuefirst.model.registry import Registry
 
 API_MEMORY_MB = 512
+ADMIN_MEMORY_MB = 512
+# The console serves one operator at a time, mostly: one warm runtime, a second when busy.
+ADMIN_CONCURRENCY, ADMIN_LIMIT = 1, 2
 
 
 @dataclass(frozen=True)
@@ -37,13 +40,15 @@ def function_specs(
     api_concurrency: int,
     overrides: dict[str, int],
     api_limit: int = 0,
+    admin: tuple[str, dict[str, str]] | None = None,
 ) -> list[FunctionSpec]:
     """The api and one worker per entity, as `dev` and `invoke` run them.
 
     `handlers` are the api's and the workers'; `overrides` sizes the warm
     pools by entity or function name (`orders=4`, `api=2`). A pool grows on
     demand up to its limit: the api's `api_limit`, a worker's maximum
-    concurrency (its event source never runs more at once).
+    concurrency (its event source never runs more at once). `admin` is the
+    console's handler and its own environment, when it runs too.
     """
     api_handler, worker_handler = handlers
     common = {**environment, "POWERTOOLS_METRICS_NAMESPACE": "queuefirst-local"}
@@ -59,6 +64,20 @@ def function_specs(
             limit=api_limit,
         )
     ]
+    if admin is not None:
+        handler, own = admin
+        name = admin_function_name(registry.app)
+        specs.append(
+            FunctionSpec(
+                name,
+                handler,
+                {**common, **own},
+                HTTP_API_TIMEOUT_SECONDS,
+                ADMIN_MEMORY_MB,
+                overrides.get("admin", overrides.get(name, ADMIN_CONCURRENCY)),
+                limit=ADMIN_LIMIT,
+            )
+        )
     for entity in registry.values():
         name = worker_function_name(registry.app, entity.name)
         specs.append(
@@ -77,7 +96,7 @@ def function_specs(
 
 
 def find_spec(specs: list[FunctionSpec], app: str, wanted: str) -> FunctionSpec | None:
-    """`api`, `<app>-api`; `<entity>`, `worker-<entity>`, `<app>-<entity>-worker`."""
+    """`api`, `<app>-api`, `admin`; `<entity>`, `worker-<entity>`, `<app>-<entity>-worker`."""
     wanted = wanted.removeprefix("worker-")
     for spec in specs:
         if wanted in (spec.name, spec.name.removeprefix(f"{app}-"), spec.entity):

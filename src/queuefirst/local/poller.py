@@ -12,6 +12,7 @@ dead-letter queue after `maxReceiveCount` receives, as on AWS.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -48,30 +49,53 @@ class EventSourcePoller:
         self.log = log
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
-
-    @property
-    def concurrency(self) -> int:
-        """As the event source mapping: up to the entity's maximum concurrency at once
-        (the runtime pool adds instances as they are needed)."""
-        return max(1, self.entity.scaling.maximum_concurrency)
+        # The event source mapping's knobs, from the entity's module; the admin console
+        # changes them while the stack runs (`resize`), as UpdateEventSourceMapping does.
+        self.batch_size = entity.scaling.batch_size
+        self.concurrency = max(1, entity.scaling.maximum_concurrency)
+        self._lock = threading.Lock()
+        # The oldest message's age when a batch was last received (0 once the queue is empty).
+        self.oldest_age_seconds: float | None = None
 
     def start(self) -> EventSourcePoller:
-        for index in range(self.concurrency):
-            thread = threading.Thread(
-                target=self._run, name=f"poller-{self.entity.name}-{index}", daemon=True
-            )
-            thread.start()
-            self.threads.append(thread)
+        self.resize(self.concurrency, self.batch_size)
         return self
+
+    def resize(self, concurrency: int, batch_size: int) -> None:
+        """Run `concurrency` polling threads from now on: more start at once, and the ones
+        beyond it finish the batch they hold and stop (a thread's index is its place)."""
+        with self._lock:
+            self.batch_size = batch_size
+            self.concurrency = max(0, concurrency)  # 0: paused (a reserved concurrency of 0)
+            self.threads = [t for t in self.threads if t.is_alive()]
+            running = {int(t.name.rsplit("-", 1)[1]) for t in self.threads}
+            for index in range(self.concurrency):
+                if index in running:
+                    continue
+                thread = threading.Thread(
+                    target=self._run, args=(index,), name=f"poller-{self.entity.name}-{index}", daemon=True
+                )
+                thread.start()
+                self.threads.append(thread)
+
+    @property
+    def running(self) -> int:
+        """Polling threads at work now (a lowered concurrency takes effect as batches end)."""
+        with self._lock:
+            return sum(
+                1 for t in self.threads if t.is_alive() and int(t.name.rsplit("-", 1)[1]) < self.concurrency
+            )
 
     def stop(self) -> None:
         self.stop_event.set()
         # An invocation in flight may run to its timeout; wait that long.
-        for thread in self.threads:
+        with self._lock:
+            threads = list(self.threads)
+        for thread in threads:
             thread.join(timeout=self.pool.spec.timeout_seconds + 15)
 
-    def _run(self) -> None:
-        while not self.stop_event.is_set():
+    def _run(self, index: int = 0) -> None:
+        while not self.stop_event.is_set() and index < self.concurrency:
             try:
                 messages = self._receive_batch()
                 if messages:
@@ -90,11 +114,14 @@ class EventSourcePoller:
         """
         messages: list[Any] = self.client.receive_message(
             QueueUrl=self.queues.url,
-            MaxNumberOfMessages=min(SQS_BATCH_LIMIT, self.entity.scaling.batch_size),
+            MaxNumberOfMessages=min(SQS_BATCH_LIMIT, self.batch_size),
             WaitTimeSeconds=1,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
+        sent = [int(m.get("Attributes", {}).get("SentTimestamp", 0)) for m in messages]
+        if sent:
+            self.oldest_age_seconds = max(0.0, time.time() - min(sent) / 1000)
         return messages
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:

@@ -164,10 +164,11 @@ class RuntimePool:
     """Instances of one function; an invocation takes an idle one.
 
     The pool starts `spec.concurrency` instances, warm. When every one is busy
-    it starts another, as Lambda adds an execution environment, up to
-    `spec.limit`; beyond that an invocation waits for an idle instance. It
-    never shrinks (a local stack has no idle reaper), and `on_grow` hears of
-    each new instance.
+    it starts another, as Lambda adds an execution environment, up to its
+    `limit` (`spec.limit` until `set_limit` changes it); beyond that an
+    invocation waits for an idle instance. It shrinks only when its limit is
+    lowered (a local stack has no idle reaper), and `on_grow` hears of each
+    change of its size.
     """
 
     def __init__(
@@ -188,6 +189,7 @@ class RuntimePool:
         self._starting = 0
         self.on_grow = on_grow
         self.replaced = 0
+        self.limit = spec.limit
 
     def start(self) -> RuntimePool:
         for _ in range(self.spec.concurrency):
@@ -232,8 +234,43 @@ class RuntimePool:
         finally:
             if result is None or result.broken or not instance.alive():
                 instance = self._replace(instance)
-            self._idle.put(instance)  # always back: the pool never shrinks
+            with self._lock:
+                retire = len(self.instances) > self.limit and not self._closed
+                if retire:
+                    self.instances.remove(instance)
+            if retire:  # the limit was lowered while it worked
+                instance.stop()
+                self._resized()
+            else:
+                self._idle.put(instance)
         return result
+
+    def set_limit(self, limit: int) -> None:
+        """Run at most `limit` instances from now on, as a changed concurrency limit does on
+        Lambda: idle instances beyond it stop at once, busy ones when their invocation ends."""
+        with self._lock:
+            self.limit = max(1, limit)
+        while True:
+            with self._lock:
+                if len(self.instances) <= self.limit:
+                    return
+            try:
+                instance = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            with self._lock:
+                surplus = len(self.instances) > self.limit
+                if surplus:
+                    self.instances.remove(instance)
+            if not surplus:
+                self._idle.put(instance)
+                return
+            instance.stop()
+            self._resized()
+
+    def _resized(self) -> None:
+        if self.on_grow is not None:
+            self.on_grow(self)
 
     def _take(self, wait: float | None) -> RuntimeInstance:
         """An idle instance; else a new one while under the limit; else wait for one."""
@@ -242,7 +279,7 @@ class RuntimePool:
         except queue.Empty:
             pass
         with self._lock:
-            grow = not self._closed and len(self.instances) + self._starting < self.spec.limit
+            grow = not self._closed and len(self.instances) + self._starting < self.limit
             if grow:
                 self._starting += 1
         if not grow:
@@ -257,8 +294,7 @@ class RuntimePool:
         with self._lock:
             self._starting -= 1
             self.instances.append(fresh)
-        if self.on_grow is not None:
-            self.on_grow(self)
+        self._resized()
         return fresh
 
     def _replace(self, dead: RuntimeInstance) -> RuntimeInstance:

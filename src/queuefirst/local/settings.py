@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from queuefirst.model.names import API_HANDLER, WORKER_HANDLER
+from queuefirst.model.names import ADMIN_HANDLER, API_HANDLER, WORKER_HANDLER
 
 
 class DevSettings(BaseSettings):
@@ -25,6 +25,8 @@ class DevSettings(BaseSettings):
     # The kit's own composition roots; override to run handlers of your own.
     api_handler: str = Field(default=API_HANDLER, alias="QUEUEFIRST_API_HANDLER")
     worker_handler: str = Field(default=WORKER_HANDLER, alias="QUEUEFIRST_WORKER_HANDLER")
+    # The admin console's; empty: the stack runs no console.
+    admin_handler: str = Field(default=ADMIN_HANDLER, alias="QUEUEFIRST_ADMIN_HANDLER")
     # "orders=3,api=2": local pool sizes over the registry's local_concurrency.
     concurrency: str = Field(default="", alias="QUEUEFIRST_CONCURRENCY")
     # Seconds; 0 keeps each entity's own (6x its timeout). Lower it to see

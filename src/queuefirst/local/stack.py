@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import queue
+import secrets
 import shutil
 import threading
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from queuefirst.local.control import ControlServer, StackControls
 from queuefirst.local.events import http_event
 from queuefirst.local.functions import FunctionSpec, function_specs
 from queuefirst.local.gateway import Gateway
@@ -40,9 +42,9 @@ from queuefirst.local.state import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, DevState,
 from queuefirst.local.stats import Stats
 from queuefirst.local.summary import safe_url, summary
 from queuefirst.model.application import Application
-from queuefirst.model.http_routes import HttpRoute, api_routes
-from queuefirst.model.names import api_function_name, worker_function_name
-from queuefirst.model.principal import AUTHORIZERS, issuer_variable
+from queuefirst.model.http_routes import HttpRoute, admin_routes, api_routes
+from queuefirst.model.names import admin_function_name, api_function_name, worker_function_name
+from queuefirst.model.principal import AUTHORIZERS, OPERATORS, issuer_variable
 from queuefirst.runtime.dead_letters import queue_depth
 from queuefirst.runtime.sender import sqs_client
 from queuefirst.store.engine import make_engine
@@ -52,6 +54,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 DEPTH_POLL_SECONDS = 2
+# The operator token `dev` prints for the console: a working day.
+CONSOLE_TOKEN_SECONDS = 8 * 3600
 
 
 class StackError(RuntimeError):
@@ -71,6 +75,8 @@ class Running:
     pools: dict[str, RuntimePool] = field(default_factory=dict)
     pollers: list[EventSourcePoller] = field(default_factory=list)
     gateway: GatewayServer | None = None
+    # What the admin console's operations page reads and changes (local/control.py).
+    control: ControlServer | None = None
 
 
 @dataclass
@@ -88,7 +94,11 @@ class DevStack:
     def __post_init__(self) -> None:
         self.registry = self.application.registry()
         app = self.registry.app
-        self.stats = Stats([api_function_name(app), *(worker_function_name(app, e) for e in self.registry)])
+        console = [admin_function_name(app)] if self.settings.admin_handler else []
+        self.stats = Stats(
+            [api_function_name(app), *console, *(worker_function_name(app, e) for e in self.registry)]
+        )
+        self.controls = StackControls(self.stats, log=self.log)
 
     @property
     def home(self) -> Path:
@@ -105,13 +115,15 @@ class DevStack:
 
     def http_routes(self) -> list[HttpRoute]:
         """Every route the gateway serves, with its function and authorizer (functions add theirs here)."""
-        return api_routes(self.registry)
+        console = admin_routes(self.registry) if self.settings.admin_handler else []
+        return [*api_routes(self.registry), *console]
 
     def start(self) -> DevStack:
         launcher = self._preflight()
         try:
             self._start_database()
             self._start_sqs()
+            self._start_control()
             self._start_functions(launcher)
             self._start_gateway()
         except BaseException:
@@ -176,6 +188,12 @@ class DevStack:
             running.client, self.registry, visibility_timeout=self.settings.visibility_timeout or None
         )
 
+    def _start_control(self) -> None:
+        self.controls.client = self.running.client
+        self.controls.queues = self.running.queues
+        # Only the admin function gets the secret: nothing else on this machine may rescale.
+        self.running.control = ControlServer(self.controls, secrets.token_urlsafe(32)).start()
+
     def function_specs(self) -> list[FunctionSpec]:
         environment = {
             "DATABASE_URL": self.running.database_url,
@@ -185,6 +203,16 @@ class DevStack:
             # The issuers the gateway's authorizers trust, so a function can tell whose claims it holds.
             **{issuer_variable(kind): self.issuer.issuer(kind) for kind in AUTHORIZERS},
         }
+        control = self.running.control
+        admin = None
+        if self.settings.admin_handler:
+            admin = (
+                self.settings.admin_handler,
+                {
+                    "QUEUEFIRST_LOCAL_CONTROL_URL": control.url if control else "",
+                    "QUEUEFIRST_LOCAL_CONTROL_TOKEN": control.token if control else "",
+                },
+            )
         return function_specs(
             self.registry,
             handlers=(self.settings.api_handler, self.settings.worker_handler),
@@ -192,6 +220,7 @@ class DevStack:
             api_concurrency=self.settings.api_concurrency,
             overrides=self.settings.concurrency_overrides(),
             api_limit=self.settings.api_limit,
+            admin=admin,
         )
 
     def _start_functions(self, launcher: Launcher) -> None:
@@ -221,30 +250,41 @@ class DevStack:
                 self.log,
             )
             running.pollers.append(poller.start())
+            self.controls.pollers[pool.spec.name] = poller
+        self.controls.pools = dict(running.pools)
         threading.Thread(target=self._watch_depths, name="depths", daemon=True).start()
 
-    def _start_gateway(self) -> None:
-        api = self.running.pools[api_function_name(self.registry.app)]
+    def _invoker(self, pool: RuntimePool) -> Callable[[dict[str, Any], float], Invocation]:
+        """The gateway's way into one function's pool: invoke, count, log a line."""
 
         def invoke(event: dict[str, Any], wait: float) -> Invocation:
             try:
-                result = api.invoke(event, wait=wait)
+                result = pool.invoke(event, wait=wait)
             except queue.Empty:
-                raise TimeoutError("no api runtime came free in time") from None
-            self.stats.record(api.spec.name, result.duration_ms, result.ok)
+                raise TimeoutError(f"no {pool.spec.name} runtime came free in time") from None
+            self.stats.record(pool.spec.name, result.duration_ms, result.ok)
             status = result.payload.get("statusCode") if isinstance(result.payload, dict) else None
             self.log(
-                f"{api.spec.name} {event['requestContext']['http']['method']} {event['rawPath']} "
+                f"{pool.spec.name} {event['requestContext']['http']['method']} {event['rawPath']} "
                 f"-> {status or 'error'} {result.duration_ms:.1f} ms"
                 + (f" ({result.error})" if result.error else "")
             )
             return result
 
+        return invoke
+
+    def _start_gateway(self) -> None:
+        app = self.registry.app
+        served = [api_function_name(app), admin_function_name(app)]
+        pools = {name: self.running.pools[name] for name in served if name in self.running.pools}
+        invokers = {name: self._invoker(pool) for name, pool in pools.items()}
+        api = pools[api_function_name(app)]
         # Each route to its function, behind its authorizer (the local issuer's keys).
-        routing = Routing(RouteTable(self.http_routes()), {api.spec.name: invoke}, self.issuer.authorizers())
-        # One gateway thread per api runtime the pool may grow to: every runtime
-        # can be busy at once, and a waiting thread is what makes the pool grow.
-        gateway = Gateway(invoke, workers=api.spec.limit, routing=routing)
+        routing = Routing(RouteTable(self.http_routes()), invokers, self.issuer.authorizers())
+        # One gateway thread per runtime the served pools may grow to: every runtime
+        # can be busy at once, and a waiting thread is what makes a pool grow.
+        workers = sum(pool.spec.limit for pool in pools.values())
+        gateway = Gateway(invokers[api.spec.name], workers=workers, routing=routing)
         try:
             self.running.gateway = GatewayServer(gateway, self.settings.host, self.settings.port).start()
         except OSError as error:
@@ -257,7 +297,7 @@ class DevStack:
 
     def _grown(self, pool: RuntimePool) -> None:
         self.stats.runtimes(pool.spec.name, pool.size)
-        self.log(f"{pool.spec.name}: {pool.size} runtime(s) (all were busy; limit {pool.spec.limit})")
+        self.log(f"{pool.spec.name}: {pool.size} runtime(s) (limit {pool.limit})")
         if not self._stopping.is_set():
             self._state().write(self.home)
 
@@ -296,7 +336,18 @@ class DevStack:
         )
 
     def summary(self) -> str:
-        return summary(self.registry.app, self.gateway_url, self.home, self.running)
+        return summary(self.registry.app, self.gateway_url, self.home, self.running, self._console_lines())
+
+    def _console_lines(self) -> list[str]:
+        if not self.settings.admin_handler:
+            return []
+        operator = os.environ.get("USER") or "operator"
+        token = self.issuer.mint(OPERATORS, operator, expires_in=CONSOLE_TOKEN_SECONDS)
+        return [
+            f"  console    {self.gateway_url}/admin/   sign in as {operator} with this operator token "
+            f"({CONSOLE_TOKEN_SECONDS // 3600} h):",
+            f"               {token}",
+        ]
 
     def stop(self) -> None:
         self._stopping.set()
@@ -309,6 +360,8 @@ class DevStack:
             poller.stop()
         for pool in running.pools.values():
             pool.stop()
+        if running.control is not None:
+            running.control.stop()
         if running.sqs is not None:
             running.sqs.stop()
         if running.postgres is not None:
@@ -331,6 +384,8 @@ def _check_database(url: str) -> None:
 
 
 def _warmup_event(spec: FunctionSpec) -> dict[str, Any]:
+    if spec.name.endswith("-admin"):
+        return http_event("GET", "/admin/login")
     if spec.entity is None:
         return http_event("GET", "/openapi.json")
     return {"Records": []}

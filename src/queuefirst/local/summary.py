@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,10 +12,12 @@ if TYPE_CHECKING:
     from queuefirst.local.stack import Running
 
 
-def summary(app: str, gateway_url: str, home: Path, running: Running) -> str:
+def summary(app: str, gateway_url: str, home: Path, running: Running, console: Sequence[str] = ()) -> str:
+    """`console`: the admin console's lines (its address and an operator token), when it runs."""
     lines = [
         f"queuefirst dev: {app} is up",
         f"  api        {gateway_url}   (OpenAPI: {gateway_url}/openapi.json)",
+        *console,
         "  tokens     send 'Authorization: Bearer <token>'; get one with",
         "               queuefirst token user <id>         (an end user: its id is the token's sub)",
         "               queuefirst token operator <name>  (an operator)",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from queuefirst.model.actions import Action
 from queuefirst.model.entity import Entity
-from queuefirst.model.names import api_function_name
+from queuefirst.model.names import admin_function_name, api_function_name
 from queuefirst.model.principal import OPERATORS, USERS
 from queuefirst.model.registry import Registry
 
@@ -95,3 +95,20 @@ def api_routes(registry: Registry) -> list[HttpRoute]:
     routes += [HttpRoute("GET", path, function, None) for path in PUBLIC_API_PATHS]
     routes.append(HttpRoute(ANY, DEFAULT_ROUTE, function, USERS))
     return routes
+
+
+# The admin console (`queuefirst.admin`): every page address serves a public shell that
+# holds no data; the views and the changes live under ADMIN_VIEWS, behind the operators'
+# authorizer, and are read by the shell's script with the operator's bearer token.
+ADMIN_BASE = "/admin"
+ADMIN_VIEWS = "/admin/x"
+
+
+def admin_routes(registry: Registry) -> list[HttpRoute]:
+    """The console's routes: public shell, login page and assets; operators' views."""
+    function = admin_function_name(registry.app)
+    return [
+        HttpRoute("GET", ADMIN_BASE, function, None),
+        HttpRoute("GET", f"{ADMIN_BASE}/{{proxy+}}", function, None),
+        HttpRoute(ANY, f"{ADMIN_VIEWS}/{{proxy+}}", function, OPERATORS),
+    ]

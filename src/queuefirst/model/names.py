@@ -59,3 +59,4 @@ def throttle_alarm_name(function: str) -> str:
 API_HANDLER = "queuefirst.functions.api.handler"
 WORKER_HANDLER = "queuefirst.functions.worker.handler"
 MIGRATIONS_HANDLER = "queuefirst.functions.migrate.handler"
+ADMIN_HANDLER = "queuefirst.functions.admin.handler"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from queuefirst.model.application import Application
-from queuefirst.model.names import api_function_name, bake_target, worker_function_name
+from queuefirst.model.names import admin_function_name, api_function_name, bake_target, worker_function_name
 
 # Files every image depends on besides what its Dockerfiles copy: the context's
 # filter and the bake file's shared settings (labels, build arguments).
@@ -46,11 +46,12 @@ class ImageTarget:
 
 
 def image_targets(app: Application, entities: list[str]) -> list[ImageTarget]:
-    """The base, the api and one worker per entity."""
+    """The base, the api, the admin console and one worker per entity."""
     common = {"APP": app.name, "PACKAGE": app.package}
     targets = [
         ImageTarget("base", f"{app.name}-base", "images/base/Dockerfile", common),
         ImageTarget("api", api_function_name(app.name), "images/api/Dockerfile", common),
+        ImageTarget("admin", admin_function_name(app.name), "images/admin/Dockerfile", common),
     ]
     targets += [
         ImageTarget(

@@ -1,6 +1,7 @@
 """Dead letters: list, inspect with the reason each failed, redrive.
 
-Used by the operator's `queuefirst dlq` commands and by the admin console.
+Used by the operator's `queuefirst dlq` commands and by the admin console
+(which also discards one, once an operator confirmed it).
 
 Redrive receives from the dead-letter queue, sends each chosen message back
 to its source queue and only then deletes it, so a crash in between
@@ -127,6 +128,21 @@ class DeadLetters:
             moved += ok
         self._release(entity, [m for m in chosen if m not in moved])
         return moved
+
+    def discard(self, entity: str, message_ids: Iterable[str], *, limit: int = 1000) -> list[DeadLetter]:
+        """Delete the named dead letters for good (an operator confirmed it); the rest stay."""
+        wanted = set(message_ids)
+        letters = self._receive(entity, limit)
+        chosen = [m for m in letters if m.message_id in wanted]
+        self._release(entity, [m for m in letters if m not in chosen])
+        dead = self.url(entity)
+        for start in range(0, len(chosen), SQS_BATCH_LIMIT):
+            chunk = chosen[start : start + SQS_BATCH_LIMIT]
+            self.client.delete_message_batch(
+                QueueUrl=dead,
+                Entries=[{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(chunk)],
+            )
+        return chosen
 
     def _receive(self, entity: str, limit: int) -> list[DeadLetter]:
         url = self.url(entity)

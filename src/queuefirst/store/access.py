@@ -1,4 +1,4 @@
-"""Database users with least privilege: the api reads, each worker writes its own entity's tables.
+"""Database users with least privilege: the api and the console read; each worker writes its own tables.
 
 On Aurora the functions log in through RDS Proxy with IAM tokens, so each
 user is also granted `rds_iam` where that role exists.
@@ -17,6 +17,15 @@ from queuefirst.store.schema import StoreSchema
 class DatabaseUsers:
     api: str
     workers: dict[str, str]  # entity -> user
+    admin: str | None = None  # the console: reads rows, command logs and failure reasons
+
+    @property
+    def readers(self) -> list[str]:
+        return [self.api, *([self.admin] if self.admin else [])]
+
+    @property
+    def everyone(self) -> list[str]:
+        return [*self.readers, *self.workers.values()]
 
 
 def _quote(name: str) -> str:
@@ -26,11 +35,11 @@ def _quote(name: str) -> str:
 
 
 def grant_statements(schema: StoreSchema, users: DatabaseUsers) -> list[str]:
-    for user in [users.api, *users.workers.values()]:
+    for user in users.everyone:
         _quote(user)  # every name checked before any is spliced into SQL
     statements: list[str] = []
     every_table = [t.name for t in schema.metadata.sorted_tables]
-    for user in [users.api, *users.workers.values()]:
+    for user in users.everyone:
         statements.append(
             f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') "
             f"THEN CREATE ROLE {_quote(user)} LOGIN; END IF; END $$"
@@ -41,12 +50,16 @@ def grant_statements(schema: StoreSchema, users: DatabaseUsers) -> list[str]:
             f"THEN GRANT rds_iam TO {_quote(user)}; END IF; END $$"
         )
     # Every function reads the schema revision once, at init (queuefirst.store.revision).
-    users_list = ", ".join(_quote(u) for u in [users.api, *users.workers.values()])
+    users_list = ", ".join(_quote(u) for u in users.everyone)
     statements.append(f"GRANT SELECT ON alembic_version TO {users_list}")
     readable = [
         name for tables in schema.entities.values() for name in (tables.rows.name, tables.commands.name)
     ]
     statements.append(f"GRANT SELECT ON {', '.join(readable)} TO {_quote(users.api)}")
+    if users.admin:
+        # The console also shows why a dead letter failed (each entity's failures table).
+        failures = [tables.failures.name for tables in schema.entities.values()]
+        statements.append(f"GRANT SELECT ON {', '.join([*readable, *failures])} TO {_quote(users.admin)}")
     for entity, user in users.workers.items():
         tables = schema.entities[entity]
         writable = [tables.rows.name] + ([tables.markers.name] if tables.markers is not None else [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -72,12 +73,22 @@ class Reader:
         after: str | None = None,
         parent_id: str | None = None,
         owner: str | None = None,
+        search: str | None = None,
     ) -> Page:
-        """A page of live rows; `owner`: only that end user's (the entity must be one they own)."""
+        """A page of live rows; `owner`: only that end user's (the entity must be one they own);
+        `search`: rows holding this text in their id, parent reference or a text field."""
         statements = self.sql[entity.name]
         owned = None if owner is None else owned_condition(self.registry, entity)
-        query = statements.list_rows(under_parent=parent_id is not None, after=after is not None, owned=owned)
-        parameters = {"parent": parent_id, "after": after, "limit": limit + 1, OWNER_PARAMETER: owner}
+        query = statements.list_rows(
+            under_parent=parent_id is not None, after=after is not None, owned=owned, search=bool(search)
+        )
+        parameters = {
+            "parent": parent_id,
+            "after": after,
+            "limit": limit + 1,
+            OWNER_PARAMETER: owner,
+            "search": _contains(search),
+        }
         records = conn.execute(query, parameters).fetchall()
         items = [self.visible(entity, self._found(entity, statements, r)) for r in records[:limit]]
         return Page(items=items, next_after=items[-1]["id"] if len(records) > limit else None)
@@ -92,6 +103,14 @@ class Reader:
         record = cursor.fetchone()
         return None if record is None else dict(zip(names, record, strict=True))
 
+    def history(
+        self, conn: Connection[Any], entity: Entity, key: str, limit: int = 100
+    ) -> builtins.list[dict[str, Any]]:
+        """Every command logged against the row (children-scoped ones as their per-row entries)."""
+        cursor = conn.execute(self.sql[entity.name].history, {"key": key, "limit": limit})
+        names = [column.name for column in cursor.description or []]
+        return [dict(zip(names, record, strict=True)) for record in cursor.fetchall()]
+
     def visible(self, entity: Entity, found: FoundRow) -> dict[str, Any]:
         """The row as reads return it: id, parent reference, fields and computed fields."""
         head: dict[str, Any] = {"id": found.key}
@@ -105,3 +124,11 @@ class Reader:
         parent = values.pop(entity.parent_field) if entity.parent_field else None
         values.pop(ALIVE)
         return FoundRow(key=values.pop("id"), parent=parent, stamp=values.pop(STAMP), values=values)
+
+
+def _contains(text: str | None) -> str | None:
+    """An ILIKE pattern matching `text` anywhere, its own wildcards taken literally."""
+    if not text:
+        return None
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -153,9 +153,22 @@ class EntitySql:
             _names(self.column_names), sql.Identifier(self.tables.rows), sql.Identifier(ALIVE)
         ).as_string()
 
-    def list_rows(self, *, under_parent: bool, after: bool, owned: sql.Composable | None = None) -> str:
-        """Live rows in key order, optionally under one parent, after a key, and owned
-        (`owned`: a condition on the rows, see `queuefirst.store.ownership`)."""
+    @cached_property
+    def text_columns(self) -> list[str]:
+        """The id, the parent reference and every text field: what a search looks in."""
+        return [name for name, kind in self.row_columns if kind == columns.TEXT and name != STAMP]
+
+    def list_rows(
+        self,
+        *,
+        under_parent: bool,
+        after: bool,
+        owned: sql.Composable | None = None,
+        search: bool = False,
+    ) -> str:
+        """Live rows in key order, optionally under one parent, after a key, owned (`owned`:
+        a condition on the rows, see `queuefirst.store.ownership`), and holding
+        `%(search)s` (an ILIKE pattern) in one of their text columns."""
         conditions: list[sql.Composable] = [sql.Identifier(ALIVE)]
         if owned is not None:
             conditions.append(owned)
@@ -163,6 +176,9 @@ class EntitySql:
             conditions.append(sql.SQL("{} = %(parent)s").format(sql.Identifier(self.entity.parent_field)))
         if after:
             conditions.append(sql.SQL("id > %(after)s"))
+        if search:
+            matches = [sql.SQL("{} ILIKE %(search)s").format(sql.Identifier(c)) for c in self.text_columns]
+            conditions.append(sql.SQL("({})").format(sql.SQL(" OR ").join(matches)))
         query = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY id LIMIT %(limit)s")
         return query.format(
             _names(self.column_names), sql.Identifier(self.tables.rows), sql.SQL(" AND ").join(conditions)
@@ -186,6 +202,15 @@ class EntitySql:
         return query.format(
             sql.Identifier(ALIVE), sql.Identifier(STAMP), sql.Identifier(self.tables.rows)
         ).as_string()
+
+    @cached_property
+    def history(self) -> str:
+        """A row's command log, newest first: what touched it, who sent it, what became of it."""
+        query = sql.SQL(
+            "SELECT command_id, seq, op, scope, version, status, reason, producer, cause, applied_at "
+            "FROM {} WHERE key = %(key)s ORDER BY seq DESC LIMIT %(limit)s"
+        )
+        return query.format(sql.Identifier(self.tables.commands)).as_string()
 
     @cached_property
     def parent_of(self) -> str:
