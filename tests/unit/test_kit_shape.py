@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 KIT = ROOT / "src" / "queuefirst"
 # Copied whole into the images (images/base/Dockerfile); tools stay out of them.
 RUNTIME_FOLDERS = ("model", "runtime", "store", "worker", "api", "functions")
+# Copied by one function's image alone, on top of the base (images/<function>/Dockerfile).
+FUNCTION_FOLDERS = {"admin": "admin"}
 TOOL_FOLDERS = ("local", "ops")
 
 
@@ -35,7 +37,7 @@ def imported_modules(path: Path) -> set[str]:
 
 def runtime_files() -> list[Path]:
     files = [KIT / "__init__.py"]
-    for folder in RUNTIME_FOLDERS:
+    for folder in (*RUNTIME_FOLDERS, *FUNCTION_FOLDERS):
         files += sorted((KIT / folder).rglob("*.py"))
     return files
 
@@ -50,7 +52,7 @@ def test_runtime_code_never_imports_the_tools(path: Path) -> None:
 
 def test_every_kit_folder_is_either_runtime_or_tool() -> None:
     folders = {p.name for p in KIT.iterdir() if p.is_dir() and p.name != "__pycache__"}
-    assert folders == set(RUNTIME_FOLDERS) | set(TOOL_FOLDERS)
+    assert folders == set(RUNTIME_FOLDERS) | set(FUNCTION_FOLDERS) | set(TOOL_FOLDERS)
     loose = {p.name for p in KIT.glob("*.py")}
     assert loose == {"__init__.py"}, "a module at the top level would ship in no image or in all"
 
@@ -59,6 +61,28 @@ def test_the_base_image_copies_exactly_the_runtime_folders() -> None:
     dockerfile = (ROOT / "images" / "base" / "Dockerfile").read_text()
     copied = set(re.findall(r"src/queuefirst/(\w+)/", dockerfile))
     assert copied == set(RUNTIME_FOLDERS)
+
+
+@pytest.mark.parametrize("folder", sorted(FUNCTION_FOLDERS))
+def test_a_functions_own_folder_ships_in_its_image_alone(folder: str) -> None:
+    copying = {
+        dockerfile.parent.name
+        for dockerfile in (ROOT / "images").glob("*/Dockerfile")
+        if f"src/queuefirst/{folder}/" in dockerfile.read_text()
+    }
+    assert copying == {FUNCTION_FOLDERS[folder]}
+
+
+@pytest.mark.parametrize("path", runtime_files(), ids=lambda p: str(p.relative_to(KIT)))
+def test_only_the_functions_entry_point_imports_its_own_folder(path: Path) -> None:
+    """The base's code runs in every image; a function's own folder is in one image."""
+    for folder, image in FUNCTION_FOLDERS.items():
+        if path.is_relative_to(KIT / folder) or path == KIT / "functions" / f"{image}.py":
+            continue
+        imported = {m for m in imported_modules(path) if m.split(".")[:2] == ["queuefirst", folder]}
+        assert not imported, (
+            f"{path.relative_to(ROOT)} imports {sorted(imported)}, only in {image}"
+        )
 
 
 KIT_FILES = [
