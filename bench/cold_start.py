@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record
 
 from queuefirst.local.functions import FunctionSpec
+from queuefirst.local.instance import RuntimeInstance
 from queuefirst.local.launchers import ProcessLauncher
 from queuefirst.local.rie import rie_binary
-from queuefirst.local.runtime import RuntimeInstance
 from shop import application as shop
 
 ENV = {

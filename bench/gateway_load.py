@@ -38,10 +38,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 from queuefirst.local.functions import FunctionSpec  # noqa: E402
 from queuefirst.local.gateway import Gateway  # noqa: E402
 from queuefirst.local.http_server import GatewayServer  # noqa: E402
+from queuefirst.local.instance import Invocation  # noqa: E402
 from queuefirst.local.launchers import ProcessLauncher  # noqa: E402
 from queuefirst.local.ports import free_port  # noqa: E402
 from queuefirst.local.rie import rie_binary  # noqa: E402
-from queuefirst.local.runtime import Invocation, RuntimePool  # noqa: E402
+from queuefirst.local.runtime import RuntimePool  # noqa: E402
 from queuefirst.local.settings import DevSettings  # noqa: E402
 from queuefirst.local.stack import DevStack  # noqa: E402
 from queuefirst.model.principal import OPERATORS, USERS  # noqa: E402

@@ -47,10 +47,10 @@ from typing import IO, Any, TextIO
 
 from queuefirst.local.events import queue_arn, sqs_event
 from queuefirst.local.functions import FunctionSpec
+from queuefirst.local.instance import INVOKE_PATH, RuntimeInstance
 from queuefirst.local.launchers import ProcessLauncher
 from queuefirst.local.postgres import EmbeddedPostgres
 from queuefirst.local.rie import rie_binary
-from queuefirst.local.runtime import INVOKE_PATH, RuntimeInstance
 from queuefirst.local.sqs import LocalSqs
 from queuefirst.model.command import Command
 from queuefirst.store.migrate import upgrade

@@ -13,9 +13,10 @@ import psutil
 import pytest
 
 from queuefirst.local.functions import FunctionSpec
+from queuefirst.local.instance import Invocation
 from queuefirst.local.launchers import ProcessLauncher
 from queuefirst.local.ports import free_port
-from queuefirst.local.runtime import Invocation, RuntimePool
+from queuefirst.local.runtime import RuntimePool
 
 ROOT = Path(__file__).resolve().parents[2]
 

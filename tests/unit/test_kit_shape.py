@@ -80,9 +80,7 @@ def test_only_the_functions_entry_point_imports_its_own_folder(path: Path) -> No
         if path.is_relative_to(KIT / folder) or path == KIT / "functions" / f"{image}.py":
             continue
         imported = {m for m in imported_modules(path) if m.split(".")[:2] == ["queuefirst", folder]}
-        assert not imported, (
-            f"{path.relative_to(ROOT)} imports {sorted(imported)}, only in {image}"
-        )
+        assert not imported, f"{path.relative_to(ROOT)} imports {sorted(imported)}, only in {image}"
 
 
 KIT_FILES = [

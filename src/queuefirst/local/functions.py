@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from queuefirst.local.events import http_event
 from queuefirst.model.limits import HTTP_API_TIMEOUT_SECONDS
 from queuefirst.model.names import admin_function_name, api_function_name, worker_function_name
 from queuefirst.model.registry import Registry
@@ -102,3 +104,12 @@ def find_spec(specs: list[FunctionSpec], app: str, wanted: str) -> FunctionSpec 
         if wanted in (spec.name, spec.name.removeprefix(f"{app}-"), spec.entity):
             return spec
     return None
+
+
+def warmup_event(spec: FunctionSpec) -> dict[str, Any]:
+    """An event each function answers without touching data: sent once to every runtime at start."""
+    if spec.name.endswith("-admin"):
+        return http_event("GET", "/admin/login")
+    if spec.entity is None:
+        return http_event("GET", "/openapi.json")
+    return {"Records": []}

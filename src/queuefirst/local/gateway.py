@@ -36,8 +36,8 @@ from typing import Any
 
 from queuefirst.local.authorizer import Denied
 from queuefirst.local.events import http_event
+from queuefirst.local.instance import Invocation
 from queuefirst.local.routing import Invoke, Routing
-from queuefirst.local.runtime import Invocation
 from queuefirst.model.limits import HTTP_API_MAX_BODY_BYTES, HTTP_API_TIMEOUT_SECONDS
 
 # The methods an HTTP API route can name (`ANY` covers exactly these).

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from queuefirst.local.events import sqs_event
+from queuefirst.local.instance import Invocation
 from queuefirst.local.queues import EntityQueues
-from queuefirst.local.runtime import Invocation, RuntimePool
+from queuefirst.local.runtime import RuntimePool
 from queuefirst.local.stats import Stats
 from queuefirst.model.entity import Entity
 from queuefirst.model.limits import SQS_BATCH_LIMIT

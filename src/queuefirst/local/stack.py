@@ -10,56 +10,41 @@ reverse.
 from __future__ import annotations
 
 import os
-import queue
 import secrets
 import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING
 
 from queuefirst.local.control import ControlServer, StackControls
-from queuefirst.local.events import http_event
-from queuefirst.local.functions import FunctionSpec, function_specs
-from queuefirst.local.gateway import Gateway
+from queuefirst.local.functions import FunctionSpec, function_specs, warmup_event
 from queuefirst.local.http_server import GatewayServer
+from queuefirst.local.instance import Invocation
 from queuefirst.local.issuer import LocalIssuer
 from queuefirst.local.launchers import Launcher, ProcessLauncher
 from queuefirst.local.poller import EventSourcePoller
-from queuefirst.local.ports import port_in_use
 from queuefirst.local.postgres import EmbeddedPostgres
+from queuefirst.local.preflight import StackError, check_database, check_ports, check_sqs
 from queuefirst.local.queues import EntityQueues, ensure_queues
 from queuefirst.local.rie import RieError, rie_binary
-from queuefirst.local.routing import RouteTable, Routing
-from queuefirst.local.runtime import Invocation, RuntimePool, start_pools
+from queuefirst.local.runtime import RuntimePool, start_pools
+from queuefirst.local.serving import start_gateway
 from queuefirst.local.settings import DevSettings
 from queuefirst.local.sqs import LocalSqs
 from queuefirst.local.state import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, DevState, FunctionState
-from queuefirst.local.stats import Stats
-from queuefirst.local.summary import safe_url, summary
+from queuefirst.local.stats import DepthWatcher, Stats
+from queuefirst.local.summary import console_lines, summary
 from queuefirst.model.application import Application
 from queuefirst.model.http_routes import HttpRoute, admin_routes, api_routes
 from queuefirst.model.names import admin_function_name, api_function_name, worker_function_name
-from queuefirst.model.principal import AUTHORIZERS, OPERATORS, issuer_variable
-from queuefirst.runtime.dead_letters import queue_depth
+from queuefirst.model.principal import AUTHORIZERS, issuer_variable
 from queuefirst.runtime.sender import sqs_client
-from queuefirst.store.engine import make_engine
 from queuefirst.store.migrate import upgrade
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-DEPTH_POLL_SECONDS = 2
-# The operator token `dev` prints for the console: a working day.
-CONSOLE_TOKEN_SECONDS = 8 * 3600
-
-
-class StackError(RuntimeError):
-    """Something the user can fix; the message says what and how."""
 
 
 @dataclass
@@ -135,16 +120,7 @@ class DevStack:
     # -- steps ------------------------------------------------------------------------
 
     def _preflight(self) -> Launcher:
-        if port_in_use(self.settings.port, self.settings.host):
-            raise StackError(
-                f"port {self.settings.port} is in use: stop what holds it or set QUEUEFIRST_PORT"
-            )
-        for port, variable in (
-            (self.settings.pg_port, "QUEUEFIRST_PG_PORT"),
-            (self.settings.sqs_port, "QUEUEFIRST_SQS_PORT"),
-        ):
-            if port and port_in_use(port):
-                raise StackError(f"port {port} is in use: choose another with {variable}")
+        check_ports(self.settings)
         self.settings.concurrency_overrides()  # refuse a malformed value before starting anything
         if self.launcher is not None:
             return self.launcher
@@ -163,7 +139,7 @@ class DevStack:
                 shutil.rmtree(data_dir)
             running.postgres = EmbeddedPostgres(data_dir, port=self.settings.pg_port).start()
             running.database_url = running.postgres.url
-        _check_database(running.database_url)
+        check_database(running.database_url)
         if self.reset and self.settings.database_url:
             self.log("--reset leaves a DATABASE_URL database as it is")
         upgrade(running.database_url, self.application)
@@ -178,12 +154,7 @@ class DevStack:
             running.sqs = LocalSqs(port=self.settings.sqs_port).start()
             running.sqs_url = running.sqs.url
         running.client = sqs_client(running.sqs_url, self.settings.region)
-        try:
-            running.client.list_queues()
-        except Exception as error:
-            raise StackError(
-                f"cannot reach SQS at {running.sqs_url} ({type(error).__name__}): check SQS_ENDPOINT_URL"
-            ) from error
+        check_sqs(running.client, running.sqs_url)
         running.queues = ensure_queues(
             running.client, self.registry, visibility_timeout=self.settings.visibility_timeout or None
         )
@@ -229,7 +200,7 @@ class DevStack:
         for name, pool in running.pools.items():
             self.stats.runtimes(name, pool.size)
         warmups = [
-            threading.Thread(target=pool.warm, args=(_warmup_event(pool.spec),))
+            threading.Thread(target=pool.warm, args=(warmup_event(pool.spec),))
             for pool in running.pools.values()
         ]
         for thread in warmups:
@@ -252,43 +223,24 @@ class DevStack:
             running.pollers.append(poller.start())
             self.controls.pollers[pool.spec.name] = poller
         self.controls.pools = dict(running.pools)
-        threading.Thread(target=self._watch_depths, name="depths", daemon=True).start()
-
-    def _invoker(self, pool: RuntimePool) -> Callable[[dict[str, Any], float], Invocation]:
-        """The gateway's way into one function's pool: invoke, count, log a line."""
-
-        def invoke(event: dict[str, Any], wait: float) -> Invocation:
-            try:
-                result = pool.invoke(event, wait=wait)
-            except queue.Empty:
-                raise TimeoutError(f"no {pool.spec.name} runtime came free in time") from None
-            self.stats.record(pool.spec.name, result.duration_ms, result.ok)
-            status = result.payload.get("statusCode") if isinstance(result.payload, dict) else None
-            self.log(
-                f"{pool.spec.name} {event['requestContext']['http']['method']} {event['rawPath']} "
-                f"-> {status or 'error'} {result.duration_ms:.1f} ms"
-                + (f" ({result.error})" if result.error else "")
-            )
-            return result
-
-        return invoke
+        watcher = DepthWatcher(self.stats, running.client, running.queues, self.registry.app, self.log)
+        threading.Thread(target=watcher.run, args=(self._stopping,), name="depths", daemon=True).start()
 
     def _start_gateway(self) -> None:
         app = self.registry.app
         served = [api_function_name(app), admin_function_name(app)]
         pools = {name: self.running.pools[name] for name in served if name in self.running.pools}
-        invokers = {name: self._invoker(pool) for name, pool in pools.items()}
-        api = pools[api_function_name(app)]
-        # Each route to its function, behind its authorizer (the local issuer's keys).
-        routing = Routing(RouteTable(self.http_routes()), invokers, self.issuer.authorizers())
-        # One gateway thread per runtime the served pools may grow to: every runtime
-        # can be busy at once, and a waiting thread is what makes a pool grow.
-        workers = sum(pool.spec.limit for pool in pools.values())
-        gateway = Gateway(invokers[api.spec.name], workers=workers, routing=routing)
         try:
-            self.running.gateway = GatewayServer(gateway, self.settings.host, self.settings.port).start()
+            self.running.gateway = start_gateway(
+                pools,
+                api_function_name(app),
+                self.http_routes(),
+                self.issuer.authorizers(),
+                self.stats,
+                self.log,
+                (self.settings.host, self.settings.port),
+            )
         except OSError as error:
-            gateway.close()
             raise StackError(
                 f"cannot listen on {self.gateway_url}: {error.strerror}; set QUEUEFIRST_PORT"
             ) from error
@@ -307,21 +259,6 @@ class DevStack:
             outcome = f"partial: {len(result.payload['batchItemFailures'])} of {batch} failed"
         self.log(f"{result.function} batch of {batch} -> {outcome} {result.duration_ms:.1f} ms")
 
-    def _watch_depths(self) -> None:
-        client = self.running.client
-        assert client is not None
-        while not self._stopping.wait(DEPTH_POLL_SECONDS):
-            for entity, queues in self.running.queues.items():
-                function = worker_function_name(self.registry.app, entity)
-                depth: int | None
-                dead: int | None
-                try:
-                    depth, dead = queue_depth(client, queues.url), queue_depth(client, queues.dlq_url)
-                except Exception as error:
-                    self.log(f"{entity}: queue depth unknown ({type(error).__name__}: {error})")
-                    depth = dead = None
-                self.stats.depths(function, depth, dead)
-
     def _state(self) -> DevState:
         return DevState(
             pid=os.getpid(),
@@ -336,18 +273,8 @@ class DevStack:
         )
 
     def summary(self) -> str:
-        return summary(self.registry.app, self.gateway_url, self.home, self.running, self._console_lines())
-
-    def _console_lines(self) -> list[str]:
-        if not self.settings.admin_handler:
-            return []
-        operator = os.environ.get("USER") or "operator"
-        token = self.issuer.mint(OPERATORS, operator, expires_in=CONSOLE_TOKEN_SECONDS)
-        return [
-            f"  console    {self.gateway_url}/admin/   sign in as {operator} with this operator token "
-            f"({CONSOLE_TOKEN_SECONDS // 3600} h):",
-            f"               {token}",
-        ]
+        console = console_lines(self.gateway_url, self.issuer) if self.settings.admin_handler else []
+        return summary(self.registry.app, self.gateway_url, self.home, self.running, console)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -367,25 +294,3 @@ class DevStack:
         if running.postgres is not None:
             running.postgres.stop()
         DevState.remove(self.home)
-
-
-def _check_database(url: str) -> None:
-    engine = make_engine(url, pool_size=1, connect_timeout=3)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except SQLAlchemyError as error:
-        raise StackError(
-            f"cannot reach PostgreSQL at {safe_url(url)} "
-            f"({type(getattr(error, 'orig', None) or error).__name__}): check DATABASE_URL"
-        ) from error
-    finally:
-        engine.dispose()
-
-
-def _warmup_event(spec: FunctionSpec) -> dict[str, Any]:
-    if spec.name.endswith("-admin"):
-        return http_event("GET", "/admin/login")
-    if spec.entity is None:
-        return http_event("GET", "/openapi.json")
-    return {"Records": []}

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from queuefirst.local.queues import EntityQueues
+from queuefirst.model.names import worker_function_name
+from queuefirst.runtime.dead_letters import queue_depth
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+DEPTH_POLL_SECONDS = 2
 
 
 @dataclass
@@ -59,3 +70,29 @@ class Stats:
                 )
                 for name, s in self.functions.items()
             ]
+
+
+@dataclass
+class DepthWatcher:
+    """Reads each entity's queue and dead-letter depths into the stats, every few seconds."""
+
+    stats: Stats
+    client: SQSClient
+    queues: Mapping[str, EntityQueues]
+    app: str
+    log: Callable[[str], None]
+
+    def run(self, stopping: threading.Event) -> None:
+        while not stopping.wait(DEPTH_POLL_SECONDS):
+            for entity, queues in self.queues.items():
+                depth: int | None
+                dead: int | None
+                try:
+                    depth, dead = (
+                        queue_depth(self.client, queues.url),
+                        queue_depth(self.client, queues.dlq_url),
+                    )
+                except Exception as error:
+                    self.log(f"{entity}: queue depth unknown ({type(error).__name__}: {error})")
+                    depth = dead = None
+                self.stats.depths(worker_function_name(self.app, entity), depth, dead)

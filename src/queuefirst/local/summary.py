@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
+from queuefirst.model.principal import OPERATORS
+
 if TYPE_CHECKING:
+    from queuefirst.local.issuer import LocalIssuer
     from queuefirst.local.stack import Running
+
+# The operator token `dev` prints for the console: a working day.
+CONSOLE_TOKEN_SECONDS = 8 * 3600
 
 
 def summary(app: str, gateway_url: str, home: Path, running: Running, console: Sequence[str] = ()) -> str:
@@ -38,3 +45,14 @@ def summary(app: str, gateway_url: str, home: Path, running: Running, console: S
 def safe_url(url: str) -> str:
     """A database URL without its password."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+def console_lines(gateway_url: str, issuer: LocalIssuer) -> list[str]:
+    """The console's address and an operator token for whoever started `dev`."""
+    operator = os.environ.get("USER") or "operator"
+    token = issuer.mint(OPERATORS, operator, expires_in=CONSOLE_TOKEN_SECONDS)
+    return [
+        f"  console    {gateway_url}/admin/   sign in as {operator} with this operator token "
+        f"({CONSOLE_TOKEN_SECONDS // 3600} h):",
+        f"               {token}",
+    ]

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from queuefirst.local.launchers import ContainerLauncher, LaunchError
+from queuefirst.local.preflight import StackError
 from queuefirst.local.settings import DevSettings
-from queuefirst.local.stack import DevStack, StackError
+from queuefirst.local.stack import DevStack
 from queuefirst.model.application import load_application
 
 
