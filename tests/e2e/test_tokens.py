@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -40,10 +39,11 @@ def tampered(token: str) -> str:
     return f"{header}.{base64.urlsafe_b64encode(forged).rstrip(b'=').decode()}.{signature}"
 
 
-def bad_tokens(stack: RunningStack, kind: str) -> dict[str, str | None]:
-    """Tokens the `kind` authorizer must refuse, each for one reason."""
+def bad_tokens(stack: RunningStack, kind: str, elsewhere: Path) -> dict[str, str | None]:
+    """Tokens the `kind` authorizer must refuse, each for one reason (`elsewhere`: another
+    issuer's home)."""
     issuer = LocalIssuer(stack.home, "shop")
-    stranger = LocalIssuer(Path(tempfile.mkdtemp(prefix="queuefirst-stranger-")), "shop")
+    stranger = LocalIssuer(elsewhere, "shop")
     other = OPERATORS if kind == USERS else USERS
     return {
         "no token": None,
@@ -60,7 +60,9 @@ def api_invocations(stack: RunningStack) -> list[str]:
     return [line for line in stack.log().splitlines() if line.startswith("shop-api ")]
 
 
-def test_every_route_refuses_a_bad_token_before_the_function_runs(shop_stack: RunningStack) -> None:
+def test_every_route_refuses_a_bad_token_before_the_function_runs(
+    shop_stack: RunningStack, tmp_path: Path
+) -> None:
     routes = [r for r in api_routes(application.registry()) if not r.is_public]
     routes.append(next(r for r in routes if r.path == DEFAULT_ROUTE))  # and any other path
     before = api_invocations(shop_stack)
@@ -70,7 +72,7 @@ def test_every_route_refuses_a_bad_token_before_the_function_runs(shop_stack: Ru
         method = "PUT" if route.path == DEFAULT_ROUTE else route.method
         path = "/nowhere/at/all" if route.path == DEFAULT_ROUTE else concrete(route.path)
         body = {"id": "x-1"} if method in ("POST", "PATCH", "PUT") else None
-        for reason, token in bad_tokens(shop_stack, route.authorizer).items():
+        for reason, token in bad_tokens(shop_stack, route.authorizer, tmp_path).items():
             answer = shop_stack.request(method, path, body, token=token)
             assert answer == UNAUTHORIZED, (route.key, reason, answer)
             tried += 1
