@@ -131,8 +131,10 @@ async def breakdown(port: int) -> dict[str, list[float]]:
             else request("POST", "/products", {**PRODUCT, "id": f"seq-{n}"})
         )
         started = time.perf_counter()
-        _, headers, _ = await exchange(reader, writer, raw)
+        status, headers, answer = await exchange(reader, writer, raw)
         latency = (time.perf_counter() - started) * 1000
+        if "x-timing" not in headers:
+            raise SystemExit(f"the api answered {status} without its timing: {answer[:300]!r}")
         timing = dict(item.split("=") for item in headers["x-timing"].split(";"))
         handler, reads, send = (float(timing[k]) for k in ("handler", "reads", "send"))
         for name, value in (

@@ -31,7 +31,8 @@ def _timed(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-for _name in ("find", "latest_version", "list", "command_status", "owner"):
+# The Reader methods that run SQL themselves (get and exists go through find).
+for _name in ("find", "key_state", "list", "owner", "command_status", "history"):
     setattr(Reader, _name, _timed("reads", getattr(Reader, _name)))
 CommandSender.send = _timed("send", CommandSender.send)  # type: ignore[method-assign]
 
