@@ -16,13 +16,14 @@ from queuefirst.admin.settings import AdminSettings
 from queuefirst.api.service import ApiService
 from queuefirst.api.versioning import VersionClock
 from queuefirst.model.command import Producer
-from queuefirst.model.names import admin_function_name, migrations_function_name
+from queuefirst.model.names import admin_function_name
 from queuefirst.model.registry import Registry
+from queuefirst.runtime.database import function_database
 from queuefirst.runtime.dead_letters import DeadLetters
 from queuefirst.runtime.sender import CommandSender, sqs_client
 from queuefirst.runtime.telemetry import make_logger
-from queuefirst.store.database import Database, open_at_init
-from queuefirst.store.revision import SchemaGuard, is_probe
+from queuefirst.store.database import open_at_init
+from queuefirst.store.revision import is_probe
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -40,14 +41,7 @@ def build_operations(registry: Registry, settings: AdminSettings) -> Operations:
 def build_admin(registry: Registry, settings: AdminSettings, *, open_now: bool = False) -> Handler:
     name = admin_function_name(registry.app)
     logger = make_logger(name)
-    guard = SchemaGuard(settings.schema_revision, migrations_function_name(registry.app), logger)
-    database = Database(
-        settings.database_url,
-        iam_auth=settings.db_iam_auth,
-        region=settings.aws_region,
-        prepared_statements=settings.db_prepared_statements,
-        on_open=guard,
-    )
+    database, guard = function_database(settings, registry.app, logger)
     open_at_init(database, checked=open_now and settings.schema_revision is not None, logger=logger)
     make_client = partial(sqs_client, settings.sqs_endpoint_url, settings.aws_region)
     sender = CommandSender(make_client, registry.app, queue_url_prefix=settings.queue_url_prefix)

@@ -11,13 +11,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from queuefirst.api.app import build_resolver, make_handler
 from queuefirst.api.service import ApiService
 from queuefirst.api.versioning import VersionClock
-from queuefirst.model.names import api_function_name, migrations_function_name
+from queuefirst.model.names import api_function_name
 from queuefirst.model.registry import Registry
+from queuefirst.runtime.database import function_database
 from queuefirst.runtime.sender import CommandSender, sqs_client
 from queuefirst.runtime.settings import ApiSettings
 from queuefirst.runtime.telemetry import make_logger, make_metrics, traced
-from queuefirst.store.database import Database, open_at_init
-from queuefirst.store.revision import SchemaGuard
+from queuefirst.store.database import open_at_init
 
 
 def build_api(
@@ -26,14 +26,7 @@ def build_api(
     """`open_now`: open the connection here (the function's init), so its schema guard runs."""
     name = api_function_name(registry.app)
     logger = make_logger(name)
-    guard = SchemaGuard(settings.schema_revision, migrations_function_name(registry.app), logger)
-    database = Database(
-        settings.database_url,
-        iam_auth=settings.db_iam_auth,
-        region=settings.aws_region,
-        prepared_statements=settings.db_prepared_statements,
-        on_open=guard,
-    )
+    database, guard = function_database(settings, registry.app, logger)
     open_at_init(database, checked=open_now and settings.schema_revision is not None, logger=logger)
     sender = CommandSender(
         partial(sqs_client, settings.sqs_endpoint_url, settings.aws_region),

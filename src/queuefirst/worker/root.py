@@ -5,12 +5,11 @@ from __future__ import annotations
 from functools import partial
 
 from queuefirst.model.entity import Entity
-from queuefirst.model.names import migrations_function_name, worker_function_name
+from queuefirst.model.names import worker_function_name
+from queuefirst.runtime.database import function_database
 from queuefirst.runtime.sender import CommandSender, sqs_client
 from queuefirst.runtime.settings import WorkerSettings
 from queuefirst.runtime.telemetry import make_logger, make_metrics
-from queuefirst.store.database import Database
-from queuefirst.store.revision import SchemaGuard
 from queuefirst.worker.batch import BatchApplier
 from queuefirst.worker.handler import WorkerRoot
 
@@ -20,14 +19,7 @@ def build_worker(app: str, entity: Entity, settings: WorkerSettings) -> WorkerRo
         raise ValueError(f"QUEUEFIRST_ENTITY={settings.entity} but the loaded entity is {entity.name}")
     service = worker_function_name(app, entity.name)
     logger = make_logger(service)
-    guard = SchemaGuard(settings.schema_revision, migrations_function_name(app), logger)
-    database = Database(
-        settings.database_url,
-        iam_auth=settings.db_iam_auth,
-        region=settings.aws_region,
-        prepared_statements=settings.db_prepared_statements,
-        on_open=guard,
-    )
+    database, guard = function_database(settings, app, logger)
     sender = CommandSender(
         partial(sqs_client, settings.sqs_endpoint_url, settings.aws_region),
         app,
