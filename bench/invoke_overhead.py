@@ -49,7 +49,7 @@ from queuefirst.local.events import queue_arn, sqs_event
 from queuefirst.local.functions import FunctionSpec
 from queuefirst.local.instance import INVOKE_PATH, RuntimeInstance
 from queuefirst.local.launchers import ProcessLauncher
-from queuefirst.local.postgres import EmbeddedPostgres
+from queuefirst.local.postgres import scratch_postgres
 from queuefirst.local.rie import rie_binary
 from queuefirst.local.sqs import LocalSqs
 from queuefirst.model.command import Command
@@ -290,13 +290,9 @@ def run(stack: contextlib.ExitStack) -> str:
     sink = stack.enter_context(open(work / "runtimes.log", "ab"))  # noqa: SIM115 - closed by the stack
 
     log("starting PostgreSQL and moto")
-    # Its own temporary directory: as root the server runs as another user, who
-    # must be able to enter every parent of it (mkdtemp's 0700 `work` is not).
-    pg_dir = Path(tempfile.mkdtemp(prefix="qf-bench-pg-"))
-    stack.callback(shutil.rmtree, pg_dir, ignore_errors=True)
-    postgres = EmbeddedPostgres(pg_dir)
-    stack.callback(postgres.stop)
-    postgres.start()
+    # Not under `work`: as root the server runs as another user, who must be able
+    # to enter every parent of its directory (mkdtemp's 0700 `work` is not).
+    postgres = stack.enter_context(scratch_postgres("qf-bench-pg-"))
     sqs = LocalSqs()
     stack.callback(sqs.stop)
     sqs.start()

@@ -18,9 +18,7 @@ Run: `python bench/worker_apply.py [--batches 150]`.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -32,7 +30,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.ext.automap import automap_base
 from sqlalchemy.orm import Session
 
-from queuefirst.local.postgres import EmbeddedPostgres
+from queuefirst.local.postgres import scratch_postgres
 from queuefirst.model.command import Command, Scope
 from queuefirst.runtime.sender import CommandSender
 from queuefirst.store.database import Database
@@ -263,31 +261,25 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=150)
     parser.add_argument("--write", action="store_true", help="append the table to bench/results/latest.md")
     args = parser.parse_args()
-    data = Path(tempfile.mkdtemp(prefix="qf-bench-apply-"))
-    data.chmod(0o755)
-    server = EmbeddedPostgres(data).start()
-    try:
+    with scratch_postgres("qf-bench-apply-") as server:
         upgrade(server.url, shop)
         ways = {"project": project(server.url), "naive": naive(server.url), "raw": raw(server.url)}
         rates = measure(ways, args.batches)
-        lines = [
-            "| workload | project rows/s | naive rows/s | raw rows/s | project / naive | project / raw |",
-            "|---|---|---|---|---|---|",
-        ]
-        for name, r in rates.items():
-            lines.append(
-                f"| {name} | {r['project']:,.0f} | {r['naive']:,.0f} | {r['raw']:,.0f} | "
-                f"{r['project'] / r['naive']:.2f}x | {r['project'] / r['raw']:.2f}x |"
-            )
+    lines = [
+        "| workload | project rows/s | naive rows/s | raw rows/s | project / naive | project / raw |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in rates.items():
         lines.append(
-            f"\nactions / creates (project): {rates['actions']['project'] / rates['creates']['project']:.2f}x"
+            f"| {name} | {r['project']:,.0f} | {r['naive']:,.0f} | {r['raw']:,.0f} | "
+            f"{r['project'] / r['naive']:.2f}x | {r['project'] / r['raw']:.2f}x |"
         )
-        print("\n".join(lines))
-        if args.write:
-            record("worker_apply", "\n".join(lines))
-    finally:
-        server.stop()
-        shutil.rmtree(data, ignore_errors=True)
+    lines.append(
+        f"\nactions / creates (project): {rates['actions']['project'] / rates['creates']['project']:.2f}x"
+    )
+    print("\n".join(lines))
+    if args.write:
+        record("worker_apply", "\n".join(lines))
 
 
 if __name__ == "__main__":

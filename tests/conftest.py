@@ -10,7 +10,6 @@ revisions, and its own queues on the one SQS endpoint.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from notes import application as notes_app
-from queuefirst.local.postgres import EmbeddedPostgres
+from queuefirst.local.postgres import scratch_postgres
 from queuefirst.local.queues import EntityQueues, ensure_queues
 from queuefirst.local.rie import rie_binary
 from queuefirst.local.sqs import LocalSqs
@@ -55,16 +54,8 @@ def postgres_server() -> Iterator[str]:
     if os.environ.get("TEST_DATABASE_URL"):
         yield os.environ["TEST_DATABASE_URL"]
         return
-    # Straight under /tmp (not pytest's private tmp dir) so the unprivileged
-    # server user, when the tests run as root, can enter it.
-    data_dir = Path(tempfile.mkdtemp(prefix="queuefirst-test-pg-"))
-    data_dir.chmod(0o755)
-    server = EmbeddedPostgres(data_dir).start()
-    try:
+    with scratch_postgres("queuefirst-test-pg-") as server:
         yield server.url
-    finally:
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def app_database(server_url: str, app: Application) -> str:

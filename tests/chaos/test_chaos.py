@@ -21,13 +21,10 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import shutil
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -35,7 +32,7 @@ import psutil
 import psycopg
 import pytest
 
-from queuefirst.local.postgres import EmbeddedPostgres
+from queuefirst.local.postgres import EmbeddedPostgres, scratch_postgres
 from queuefirst.model.command import APPLIED, REJECTED, Command
 from queuefirst.model.names import queue_name
 from queuefirst.runtime.sender import batch_entry
@@ -51,14 +48,9 @@ POISON = 3
 
 @pytest.fixture
 def database() -> Iterator[EmbeddedPostgres]:
-    """A server of the test's own, to stop and start mid-run (straight under /tmp: as
-    root the server runs as an unprivileged user, who must be able to enter it)."""
-    data = Path(tempfile.mkdtemp(prefix="queuefirst-chaos-pg-"))
-    data.chmod(0o755)
-    server = EmbeddedPostgres(data).start()
-    yield server
-    server.stop()
-    shutil.rmtree(data, ignore_errors=True)
+    """A server of the test's own, to stop and start mid-run."""
+    with scratch_postgres("queuefirst-chaos-pg-") as server:
+        yield server
 
 
 def kill_runtimes(stack: RunningStack, stop: threading.Event, rng: random.Random, killed: list[int]) -> None:

@@ -7,12 +7,15 @@ server runs as an unprivileged system user made for it.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
 import shutil
 import signal
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,3 +181,21 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         stop_process(self.process, signal.SIGINT, timeout=20)  # SIGINT: PostgreSQL's "fast" shutdown
+
+
+@contextlib.contextmanager
+def scratch_postgres(prefix: str) -> Iterator[EmbeddedPostgres]:
+    """A throwaway server in a fresh directory, removed afterwards.
+
+    The directory goes straight under the system's temporary folder, readable
+    by all: as root the server runs as an unprivileged user, who must be able
+    to enter it (pytest's private temporary folders are closed to it).
+    """
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    data_dir.chmod(0o755)
+    server = EmbeddedPostgres(data_dir)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)

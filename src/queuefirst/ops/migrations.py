@@ -20,7 +20,6 @@ import contextlib
 import re
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import ops as alembic_ops
 from alembic.operations.ops import MigrationScript
 
-from queuefirst.local.postgres import EmbeddedPostgres
+from queuefirst.local.postgres import scratch_postgres
 from queuefirst.model.application import Application, load_application
 from queuefirst.ops import bakefile, expand_contract
 from queuefirst.ops.endpoints import find_endpoints
@@ -58,14 +57,8 @@ def register(subparsers: Any) -> None:
 @contextlib.contextmanager
 def scratch_database() -> Iterator[str]:
     """A throwaway embedded PostgreSQL: generating a revision never touches a real database."""
-    data_dir = Path(tempfile.mkdtemp(prefix="queuefirst-migrations-"))
-    data_dir.chmod(0o755)  # the server may run as an unprivileged user
-    server = EmbeddedPostgres(data_dir).start()
-    try:
+    with scratch_postgres("queuefirst-migrations-") as server:
         yield server.url
-    finally:
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def next_revision(app: Application) -> tuple[str, str | None]:
