@@ -21,12 +21,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from queuefirst.local.events import queue_arn, sqs_event
 from queuefirst.local.queues import EntityQueues
 from queuefirst.model.command import Command
 from queuefirst.runtime.sender import batch_entry
 from queuefirst.store.database import conninfo
-from tests.helpers import RECEIVED
+from tests.helpers import receive_event
 
 from .conftest import ROOT, bake, run
 from .test_images import function
@@ -100,12 +99,9 @@ def test_bake_builds_the_fixture_apps_images_and_its_worker_applies_a_command(
     entry = batch_entry(0, card)
     entry.pop("Id")
     sqs_client.send_message(QueueUrl=url, **entry)
-    messages = sqs_client.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5, AttributeNames=["All"]
-    )["Messages"]
-    # The container has no event source to delete it: the fixture does, or the card's
-    # FIFO group would stay held for the next test that uses board b1.
-    RECEIVED.extend((url, m["ReceiptHandle"]) for m in messages)
+    # Received through the helper, which has the queue fixture delete it afterwards: the
+    # container has no event source to, and the card would hold board b1's FIFO group.
+    event = receive_event(sqs_client, notes_queues["cards"], wait=5)
     worker_env = {
         "DATABASE_URL": notes_url,
         "SQS_ENDPOINT_URL": sqs_endpoint,
@@ -114,7 +110,7 @@ def test_bake_builds_the_fixture_apps_images_and_its_worker_applies_a_command(
         "AWS_SECRET_ACCESS_KEY": "testing",
     }
     with function(f"notes-cards-worker:{TAG}", worker_env) as worker:
-        result = worker.start(sqs_event(messages, arn=queue_arn(url, "us-east-1"), region="us-east-1"))
+        result = worker.start(event)
     assert result == {"batchItemFailures": []}
     with psycopg.connect(**conninfo(notes_url)) as conn:
         row = conn.execute("SELECT board_id, text FROM cards WHERE id = %s", [card.key]).fetchone()

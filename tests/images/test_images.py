@@ -21,14 +21,14 @@ from typing import Any
 
 import pytest
 
-from queuefirst.local.events import http_event, queue_arn, sqs_event
+from queuefirst.local.events import http_event
 from queuefirst.local.ports import free_port
 from queuefirst.model.principal import OPERATORS, issuer_variable
 from queuefirst.ops.image_registry import RegistryClient
 from queuefirst.ops.images import own_files
 from queuefirst.ops.plan import LABEL, compare, compute_plan, entities_in_tree, from_registry, targets_in_tree
 from shop import application as shop_application
-from tests.helpers import RECEIVED, TEST_ISSUERS, api_event
+from tests.helpers import TEST_ISSUERS, api_event, receive_event
 
 from .conftest import ROOT, SHOP, Built, bake, bake_env, run
 
@@ -417,17 +417,8 @@ def test_api_and_worker_images_serve_real_events_under_rie(
         assert json.loads(created["body"])["id"] == customer
 
         # The customers worker applies the message as SQS's event source delivers it.
-        url = queues["customers"].url
-        messages = sqs_client.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=5,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        RECEIVED.extend((url, m["ReceiptHandle"]) for m in messages)  # the fixture deletes them after
-        assert len(messages) == 1
-        event = sqs_event(messages, arn=queue_arn(url, "us-east-1"), region="us-east-1")
+        event = receive_event(sqs_client, queues["customers"], wait=5)  # deleted by the fixture after
+        assert len(event["Records"]) == 1
         result = worker.start(event)
         figures["cold_start_seconds[worker-customers]"] = round(worker.cold_start_seconds, 3)
         assert result == {"batchItemFailures": []}, result

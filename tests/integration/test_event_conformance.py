@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model, SqsModel
 
-from queuefirst.local.events import sqs_event
 from queuefirst.local.http_server import GatewayServer
 from queuefirst.local.issuer import LocalIssuer
 from queuefirst.local.queues import EntityQueues
@@ -25,7 +24,7 @@ from queuefirst.local.routing import RouteTable, Routing
 from queuefirst.local.runtime import RuntimePool
 from queuefirst.model.http_routes import DEFAULT_ROUTE, HttpRoute
 from queuefirst.model.principal import USERS
-from tests.helpers import RECEIVED
+from tests.helpers import receive_event
 from tests.http_client import RawClient
 from tests.integration.conftest import pool_invoke, start_gateway
 
@@ -195,15 +194,7 @@ def test_sqs_events_conform_to_aws(sqs_client: Any, notes_queues: dict[str, Enti
         },
     )
     # As the poller receives them (local/poller.py).
-    messages = sqs_client.receive_message(
-        QueueUrl=queue.url,
-        MaxNumberOfMessages=10,
-        WaitTimeSeconds=1,
-        AttributeNames=["All"],
-        MessageAttributeNames=["All"],
-    )["Messages"]
-    RECEIVED.extend((queue.url, m["ReceiptHandle"]) for m in messages)  # deleted after the test
-    event = json.loads(json.dumps(sqs_event(messages, arn=queue.arn, region="us-east-1")))  # it serialises
+    event = json.loads(json.dumps(receive_event(sqs_client, queue)))  # it serialises
     SqsModel.model_validate(event)
     (record,) = event["Records"]
     fifo = sample("sqs_fifo.json")["Records"][0]
@@ -220,4 +211,4 @@ def test_sqs_events_conform_to_aws(sqs_client: Any, notes_queues: dict[str, Enti
         "dataType": "Binary",
     }
     assert "binaryValue" not in record["messageAttributes"]["text"]
-    sqs_client.delete_message(QueueUrl=queue.url, ReceiptHandle=messages[0]["ReceiptHandle"])
+    sqs_client.delete_message(QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"])
