@@ -34,6 +34,7 @@ from queuefirst.local.postgres import scratch_postgres
 from queuefirst.model.command import Command, Scope
 from queuefirst.runtime.sender import CommandSender
 from queuefirst.store.database import Database
+from queuefirst.store.entity_store import EntityStore
 from queuefirst.store.migrate import upgrade
 from queuefirst.worker.batch import BatchApplier, Message
 from shop import application as shop
@@ -134,7 +135,10 @@ def workloads(run: str, batches: int) -> dict[str, Workload]:
 
 def project(url: str) -> Callable[[str, list[Any]], None]:
     database = Database(url)
-    appliers = {name: BatchApplier(entity, database, Collect()) for name, entity in shop.registry().items()}
+    appliers = {
+        name: BatchApplier(entity, EntityStore(entity, database), Collect())
+        for name, entity in shop.registry().items()
+    }
 
     def apply(entity: str, batches: list[Any]) -> None:
         for batch in batches:

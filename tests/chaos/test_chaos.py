@@ -33,7 +33,7 @@ import psycopg
 import pytest
 
 from queuefirst.local.postgres import EmbeddedPostgres, scratch_postgres
-from queuefirst.model.command import APPLIED, REJECTED, Command
+from queuefirst.model.command import Command, Status
 from queuefirst.model.names import queue_name
 from queuefirst.runtime.sender import batch_entry
 from queuefirst.store.database import conninfo
@@ -142,10 +142,11 @@ def test_nothing_is_lost_while_runtimes_die_and_the_database_restarts(
         asked = len(statuses) - len(sent)
         print(
             f"\nchaos: {len(sent)} commands accepted ({workload.over_http} over HTTP, the rest "
-            f"straight to the queues), {workload.duplicates} of them sent twice: {mine.count(APPLIED)} "
-            f"applied, {mine.count(REJECTED)} rejected with their reasons, 0 lost; {asked} more asked "
-            f"by the workers, all settled; {len(workload.poison_ids)} poison dead-lettered, then "
-            f"applied after redrive; {len(killed)} runtimes SIGKILLed; PostgreSQL restarted once"
+            f"straight to the queues), {workload.duplicates} of them sent twice: "
+            f"{mine.count(Status.APPLIED)} applied, {mine.count(Status.REJECTED)} rejected with their "
+            f"reasons, 0 lost; {asked} more asked by the workers, all settled; "
+            f"{len(workload.poison_ids)} poison dead-lettered, then applied after redrive; "
+            f"{len(killed)} runtimes SIGKILLed; PostgreSQL restarted once"
         )
     finally:
         stop.set()

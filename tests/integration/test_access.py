@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
 from notes import application as notes_app
+from queuefirst.model.errors import StoreRefused
 from queuefirst.model.registry import Registry
 from queuefirst.store.access import DatabaseUsers
-from queuefirst.store.database import Database, _iam_token, conninfo
+from queuefirst.store.connect import conninfo, iam_token
+from queuefirst.store.database import Database
+from queuefirst.store.entity_store import EntityStore
 from queuefirst.store.migrate import prepare
 from queuefirst.worker.batch import BatchApplier, Done, Message
 from tests.helpers import command
@@ -45,7 +47,7 @@ def test_a_worker_user_applies_commands_to_its_own_entity(
     cards = notes["cards"]
     purge = command(cards, "delete", "b-gone", scope="children")
     create = command(cards, "create", "c1", {"text": "t", "board_id": "b1"})
-    applier = BatchApplier(cards, as_user("notes_cards"), Unsent())
+    applier = BatchApplier(cards, EntityStore(cards, as_user("notes_cards")), Unsent())
     report = applier.apply([Message(str(i), c.to_json(), c.lane) for i, c in enumerate([purge, create])])
     assert [o.status for o in report.outcomes.values() if isinstance(o, Done)] == ["applied", "applied"]
 
@@ -71,7 +73,7 @@ def test_a_worker_user_cannot_touch_another_entitys_tables(as_user, user: str, t
     if table.endswith("__failures"):
         column = "reason"
     statement = f"SELECT * FROM {table}" if verb == "select" else WRITES[verb].format(t=table, c=column)
-    with pytest.raises(psycopg.errors.InsufficientPrivilege), as_user(user).transaction() as conn:
+    with pytest.raises(StoreRefused, match="permission denied"), as_user(user).transaction() as conn:
         conn.execute(statement)  # type: ignore[arg-type]
 
 
@@ -81,7 +83,7 @@ def test_every_function_user_reads_the_schema_revision_and_nothing_else_of_it(as
     with database.transaction() as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
     for statement in ("UPDATE alembic_version SET version_num = '9999'", "CREATE TABLE sneaky (x int)"):
-        with pytest.raises(psycopg.errors.InsufficientPrivilege), database.transaction() as conn:
+        with pytest.raises(StoreRefused, match="permission denied"), database.transaction() as conn:
             conn.execute(statement)  # type: ignore[arg-type]
 
 
@@ -92,7 +94,7 @@ def test_a_worker_cannot_rewrite_its_own_logs(as_user, user: str, table: str) ->
     """The command log and the failure reasons are append-only for the worker."""
     for verb in ("update", "delete"):
         column = "reason"
-        with pytest.raises(psycopg.errors.InsufficientPrivilege), as_user(user).transaction() as conn:
+        with pytest.raises(StoreRefused, match="permission denied"), as_user(user).transaction() as conn:
             conn.execute(WRITES[verb].format(t=table, c=column))  # type: ignore[arg-type]
 
 
@@ -106,14 +108,14 @@ def test_the_api_user_reads_rows_and_logs_but_cannot_write(as_user) -> None:  # 
         "DELETE FROM cards",
         "SELECT * FROM cards__failures",
     ):
-        with pytest.raises(psycopg.errors.InsufficientPrivilege), api.transaction() as conn:
+        with pytest.raises(StoreRefused, match="permission denied"), api.transaction() as conn:
             conn.execute(statement)  # type: ignore[arg-type]
 
 
 def test_iam_auth_logs_in_with_a_fresh_rds_token(notes_url: str) -> None:
     """RDS Proxy takes IAM tokens as passwords. The token is signed locally by
     boto3 (AWS itself is not reachable here); the trusting test server ignores it."""
-    token = _iam_token(conninfo(notes_url) | {"user": "notes_api"}, "eu-west-1")
+    token = iam_token(conninfo(notes_url) | {"user": "notes_api"}, "eu-west-1")
     assert "X-Amz-Signature=" in token and "Action=connect" in token and "DBUser=notes_api" in token
     database = Database(notes_url, iam_auth=True, region="eu-west-1")
     assert database.connection().execute("SELECT 1").fetchone() == (1,)

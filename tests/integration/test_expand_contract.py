@@ -29,6 +29,7 @@ from queuefirst.ops import expand_contract
 from queuefirst.ops.migrations import check_app, write_revision
 from queuefirst.ops.revisions import load_revisions, required_revision, required_revisions
 from queuefirst.store.database import Database, conninfo
+from queuefirst.store.entity_store import EntityStore
 from queuefirst.store.migrate import upgrade
 from queuefirst.worker.batch import BatchApplier, Done, Failed, Message
 from shop import application as shop_app
@@ -182,7 +183,7 @@ def _old_cards_worker(url: str, notes: Registry) -> Callable[[], list[Done | Fai
         database = Database(url)
         card = command(notes["cards"], "create", f"c-{uuid.uuid4().hex[:6]}", {"text": "t", "board_id": "b1"})
         try:
-            report = BatchApplier(notes["cards"], database, Unsent()).apply(
+            report = BatchApplier(notes["cards"], EntityStore(notes["cards"], database), Unsent()).apply(
                 [Message("m", card.to_json(), card.lane)]
             )
         finally:

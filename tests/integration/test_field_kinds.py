@@ -23,6 +23,7 @@ from queuefirst.model.registry import Registry
 from queuefirst.runtime.sender import CommandSender
 from queuefirst.store.database import Database, conninfo
 from queuefirst.store.engine import make_engine
+from queuefirst.store.entity_store import EntityStore
 from queuefirst.store.reader import Reader
 from queuefirst.store.schema import build_schema
 from queuefirst.worker.batch import BatchApplier, Message
@@ -79,7 +80,7 @@ class NoSends(CommandSender):
 
 
 def apply(database: Database, *commands: Command) -> None:
-    report = BatchApplier(kinds, database, NoSends()).apply(
+    report = BatchApplier(kinds, EntityStore(kinds, database), NoSends()).apply(
         [Message(str(i), c.to_json(), c.lane) for i, c in enumerate(commands)]
     )
     assert not report.failures, report.failures

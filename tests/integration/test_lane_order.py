@@ -20,6 +20,7 @@ from queuefirst.model.entity import Entity
 from queuefirst.runtime.sender import CommandSender
 from queuefirst.store.database import Database, conninfo
 from queuefirst.store.engine import make_engine
+from queuefirst.store.entity_store import EntityStore
 from queuefirst.store.schema import build_schema
 from queuefirst.worker.batch import BatchApplier, Done, Failed, Message
 
@@ -71,7 +72,7 @@ def test_a_command_that_cannot_be_decided_holds_back_the_rest_of_its_lane_only(d
         command("update", "a", 3, {"title": "must wait"}),
         command("create", "b", 4, {"title": "another lane"}),
     ]
-    report = BatchApplier(lanes, database, NoSends()).apply(
+    report = BatchApplier(lanes, EntityStore(lanes, database), NoSends()).apply(
         [Message(str(i), c.to_json(), c.lane) for i, c in enumerate(batch)]
     )
     outcome = report.outcomes

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from queuefirst.model.command import APPLIED, DUPLICATE, REJECTED, Command
+from queuefirst.model.command import Command, Status
 from queuefirst.model.registry import Registry
 from queuefirst.runtime.sender import CommandSender
 from queuefirst.store.database import Database
+from queuefirst.store.entity_store import EntityStore
 from queuefirst.worker.batch import BatchApplier, Done, Message
 from tests.helpers import command, log, rows
 
@@ -55,7 +56,7 @@ def applying(url: str, notes: Registry, entity: str, *commands: Command) -> Call
     def job() -> list[Done]:
         database = Database(url)
         try:
-            applier = BatchApplier(notes[entity], database, Unsent())
+            applier = BatchApplier(notes[entity], EntityStore(notes[entity], database), Unsent())
             report = applier.apply([Message(str(i), c.to_json(), c.lane) for i, c in enumerate(commands)])
         finally:
             database.close()
@@ -78,8 +79,8 @@ def test_two_creates_of_one_id_under_different_parents_apply_exactly_one(
         applying(notes_url, notes, "cards", first), applying(notes_url, notes, "cards", second)
     )
 
-    assert sorted([a.status, b.status]) == [APPLIED, REJECTED]
-    winner, loser = (first, b) if a.status == APPLIED else (second, a)
+    assert sorted([a.status, b.status]) == [Status.APPLIED, Status.REJECTED]
+    winner, loser = (first, b) if a.status == Status.APPLIED else (second, a)
     assert rows(notes_db, "cards")["c1"]["text"] == winner.payload["text"]
     assert loser.reason == "cards c1 already exists"
 
@@ -97,7 +98,7 @@ def test_one_command_delivered_twice_at_once_applies_once(
         applying(notes_url, notes, "boards", close), applying(notes_url, notes, "boards", close)
     )
 
-    assert sorted([a.status, b.status]) == [APPLIED, DUPLICATE]
+    assert sorted([a.status, b.status]) == [Status.APPLIED, Status.DUPLICATE]
     assert [e["op"] for e in log(notes_db, "boards")] == ["create", "close"]
     # Both re-send the same asks; the receiving queue and worker keep one.
     assert (a.asks or b.asks) and [c.to_json() for c in a.asks or b.asks] == [

@@ -12,8 +12,9 @@ import pytest
 
 from queuefirst.local.queues import EntityQueues
 from queuefirst.model.command import Scope
+from queuefirst.model.errors import SendError
 from queuefirst.model.registry import Registry
-from queuefirst.runtime.sender import CommandSender, ForbiddenTarget, SendError
+from queuefirst.runtime.sender import CommandSender, ForbiddenTarget
 from queuefirst.runtime.sender import sqs_client as make_sqs_client
 from queuefirst.runtime.settings import WorkerSettings
 from queuefirst.store.database import Database
@@ -342,12 +343,12 @@ def test_every_batch_emits_its_metrics_and_structured_logs(
     boards = root("boards")
     # The logger writes to the stdout it found when first made; read it here instead.
     logs = io.StringIO()
-    previous = boards.logger.registered_handler.setStream(logs)
+    previous = boards.observer.logger.registered_handler.setStream(logs)
     capsys.readouterr()
     try:
         make_handler(boards)(receive_event(sqs_client, notes_queues["boards"]), Context())
     finally:
-        boards.logger.registered_handler.setStream(previous)
+        boards.observer.logger.registered_handler.setStream(previous)
 
     printed = capsys.readouterr().out + logs.getvalue()
     lines = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]

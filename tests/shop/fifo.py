@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from queuefirst.model.command import Command
-from queuefirst.runtime.sender import CommandSender, SendError
+from queuefirst.model.errors import SendError
+from queuefirst.runtime.sender import CommandSender
 from queuefirst.worker.batch import Message
 
 

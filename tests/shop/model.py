@@ -16,7 +16,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from queuefirst.model.actions import Decision, Meta, Row, accept, ask_label
-from queuefirst.model.command import APPLIED, REJECTED, Command, Scope
+from queuefirst.model.command import Command, Scope, Status
 from queuefirst.model.registry import Registry
 
 
@@ -39,7 +39,7 @@ class Model:
         """Apply one command; the asks it sends."""
         sent: list[Command] = []
         if command.scope is Scope.CHILDREN:
-            self.status[str(command.command_id)] = APPLIED
+            self.status[str(command.command_id)] = Status.APPLIED
             table = self.rows.setdefault(command.entity, {})
             for key in sorted(table):
                 row = table[key]
@@ -61,7 +61,7 @@ class Model:
         done = str(command.command_id)
         if command.op == "create":
             if row is not None and (row.alive or row.parent != command.parent):
-                self.status[done] = REJECTED
+                self.status[done] = Status.REJECTED
                 return []
             defaults = {
                 n: i.get_default(call_default_factory=True) for n, i in entity.fields.model_fields.items()
@@ -70,38 +70,38 @@ class Model:
             new = ModelRow(command.parent, True, _valid(entity, {**defaults, **given}))
             decision = _hook(entity, "on_create", command, new)
             if decision.rejected:
-                self.status[done] = REJECTED
+                self.status[done] = Status.REJECTED
                 return []
             new.fields = _valid(entity, {**new.fields, **decision.changes})
             table[command.key] = new
-            self.status[done] = APPLIED
+            self.status[done] = Status.APPLIED
             sent = self._derive(command, decision, command.key)
             marker = self.markers.get(command.entity, {}).get(command.parent or "")
             if marker is not None and marker.stamp > command.stamp:
                 sent += self._row(marker.for_row(command.key, born=command.command_id))
             return sent
         if row is None or not row.alive or row.parent != command.parent:
-            self.status[done] = REJECTED
+            self.status[done] = Status.REJECTED
             return []
         if command.op == "update":
             row.fields = _valid(entity, {**row.fields, **command.payload})
-            self.status[done] = APPLIED
+            self.status[done] = Status.APPLIED
             return []
         if command.op == "delete":
             decision = _hook(entity, "on_delete", command, row)
             for child in entity.children:
                 decision = decision.ask_children(child, "delete")
             row.alive = False
-            self.status[done] = APPLIED
+            self.status[done] = Status.APPLIED
             return self._derive(command, decision, command.key)
         action = entity.actions[command.op]
         given = action.input.model_validate(command.payload)
         decision = action.decide(_view(entity, command.key, row), given, _meta(command))
         if decision.rejected:
-            self.status[done] = REJECTED
+            self.status[done] = Status.REJECTED
             return []
         row.fields = _valid(entity, {**row.fields, **decision.changes})
-        self.status[done] = APPLIED
+        self.status[done] = Status.APPLIED
         return self._derive(command, decision, command.key)
 
     def _derive(self, command: Command, decision: Decision, own_key: str) -> list[Command]:

@@ -28,8 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from queuefirst.model.command import Command, Producer
+from queuefirst.model.errors import StoreUnavailable
 from queuefirst.model.registry import Registry
 from queuefirst.store.database import Database
+from queuefirst.store.entity_store import EntityStore
 from queuefirst.worker.batch import BatchApplier
 from tests.shop.fifo import FifoQueues, FifoSender
 from tests.shop.model import Model
@@ -57,7 +59,7 @@ class FlakyDatabase(Database):
     @contextmanager
     def transaction(self, *, pipelined: bool = False) -> Iterator[psycopg.Connection[Any]]:
         if self.rng.random() < self.rate:
-            raise psycopg.OperationalError("injected: the database is unavailable")
+            raise StoreUnavailable("injected: the database is unavailable")
         with super().transaction(pipelined=pipelined) as conn:
             yield conn
 
@@ -150,7 +152,9 @@ def run(
     fifo = FifoQueues(rng, send_failure_rate=0.1, lost_delete_rate=0.1)
     sender = FifoSender(fifo)
     database = FlakyDatabase(url, rng, rate=0.05)
-    appliers = {name: BatchApplier(entity, database, sender) for name, entity in registry.items()}
+    appliers = {
+        name: BatchApplier(entity, EntityStore(entity, database), sender) for name, entity in registry.items()
+    }
     # The api may send a command twice (a retried request, a lost response).
     to_send = list(commands) + [c for c in commands if rng.random() < 0.2]
     steps = 0

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from notes import application as notes
 from queuefirst.model.actions import Decision, Empty, Meta, Row, accept
-from queuefirst.model.command import APPLIED, REJECTED, Command, Scope
+from queuefirst.model.command import Command, Scope, Status
 from queuefirst.model.decider import DecideError, Decider
 from queuefirst.model.entity import Entity
 from queuefirst.model.working import StoredRow, Working
@@ -53,7 +53,7 @@ def test_create_then_update_then_delete_a_root_row() -> None:
         cmd(BOARDS, "delete", "b1"),
     )
     # THEN each applies, the row is a tombstone with the last title, and the delete cascades
-    assert [created.status, updated.status, deleted.status] == [APPLIED] * 3
+    assert [created.status, updated.status, deleted.status] == [Status.APPLIED] * 3
     row = working.rows["b1"]
     assert (row.alive, row.values["title"], row.values["closed"]) == (False, "Done", False)
     (purge,) = deleted.asks
@@ -69,7 +69,7 @@ def test_a_second_create_of_a_live_row_is_rejected_with_its_reason() -> None:
         cmd(BOARDS, "create", "b1", {"title": "A"}),
         cmd(BOARDS, "create", "b1", {"title": "B"}),
     )
-    assert (first.status, second.status) == (APPLIED, REJECTED)
+    assert (first.status, second.status) == (Status.APPLIED, Status.REJECTED)
     assert second.reason == "boards b1 already exists"
     assert working.rows["b1"].values["title"] == "A"
 
@@ -83,7 +83,7 @@ def test_updates_deletes_and_actions_on_a_missing_row_are_rejected() -> None:
         cmd(BOARDS, "delete", "nope"),
         cmd(BOARDS, "close", "nope"),
     )
-    assert [r.status for r in results] == [REJECTED] * 3
+    assert [r.status for r in results] == [Status.REJECTED] * 3
     assert all(r.reason == "no boards with id nope" for r in results)
     assert working.changed == set()
 
@@ -97,7 +97,7 @@ def test_an_action_decides_on_the_current_row_and_rejects_a_repeat() -> None:
         cmd(BOARDS, "close", "b1"),
         cmd(BOARDS, "close", "b1"),
     )
-    assert first.status == APPLIED and working.rows["b1"].values["closed"] is True
+    assert first.status == Status.APPLIED and working.rows["b1"].values["closed"] is True
     (ask,) = first.asks
     assert (ask.entity, ask.op, ask.scope, ask.where) == (
         "cards",
@@ -105,7 +105,7 @@ def test_an_action_decides_on_the_current_row_and_rejects_a_repeat() -> None:
         Scope.CHILDREN,
         {"done": False},
     )
-    assert (again.status, again.reason) == (REJECTED, "the board is already closed")
+    assert (again.status, again.reason) == (Status.REJECTED, "the board is already closed")
 
 
 def test_a_children_scoped_command_reaches_the_matching_rows_under_its_parent_in_key_order() -> None:
@@ -120,7 +120,10 @@ def test_a_children_scoped_command_reaches_the_matching_rows_under_its_parent_in
     apply(CARDS, working, cmd(CARDS, "complete", "c2", parent="b1"))
     scoped = cmd(CARDS, "complete", "b1", scope=Scope.CHILDREN, where={"done": False})
     (result,) = apply(CARDS, working, scoped)
-    assert [(e.command.key, e.status) for e in result.entries] == [("b1", APPLIED), ("c1", APPLIED)]
+    assert [(e.command.key, e.status) for e in result.entries] == [
+        ("b1", Status.APPLIED),
+        ("c1", Status.APPLIED),
+    ]
     assert result.entries[1].cause == scoped.command_id
     assert working.rows["c1"].values["done"] and not working.rows["c9"].values["done"]
 
@@ -132,7 +135,7 @@ def test_a_card_created_before_its_boards_cascade_but_delivered_after_is_born_de
     assert working.markers["b1"] == purge
     late = cmd(CARDS, "create", "c1", {"text": "late", "board_id": "b1"}, version=10)
     (born,) = apply(CARDS, working, late)
-    assert [e.status for e in born.entries] == [APPLIED, APPLIED]
+    assert [e.status for e in born.entries] == [Status.APPLIED, Status.APPLIED]
     assert born.entries[1].command.op == "delete" and born.entries[1].cause == purge.command_id
     assert working.rows["c1"].alive is False
     newer = cmd(CARDS, "create", "c2", {"text": "after", "board_id": "b1"}, version=30)
@@ -149,7 +152,7 @@ def test_a_create_naming_another_parent_than_the_ids_first_is_rejected() -> None
         cmd(CARDS, "delete", "c1", parent="b1"),
     )
     (moved,) = apply(CARDS, working, cmd(CARDS, "create", "c1", {"text": "y", "board_id": "b2"}))
-    assert moved.status == REJECTED
+    assert moved.status == Status.REJECTED
     assert moved.reason == "cards c1 belongs to board_id=b1; a command naming board_id=b2 cannot apply"
 
 

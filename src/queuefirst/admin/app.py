@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg import OperationalError
-
 from queuefirst.admin.csrf import FIELD, bearer_token, csrf_ok, csrf_token
 from queuefirst.admin.http import Request, Response, parse_request
 from queuefirst.admin.identity import Operator, operator_of
@@ -23,7 +21,7 @@ from queuefirst.admin.ops_pages import OperationsPages
 from queuefirst.admin.pages import DataPages
 from queuefirst.admin.render import BASE, STATIC, render
 from queuefirst.api.errors import ApiError, InternalError, Unavailable
-from queuefirst.runtime.sender import SendError
+from queuefirst.model.errors import QueueUnavailable, StoreUnavailable
 
 PROTECTED = BASE + "/x"
 # Words of the console's own paths: an entity may not be named like one.
@@ -143,9 +141,9 @@ class Console:
             response = view(request, operator, **params)
         except ApiError as error:
             response = error_page(error)
-        except SendError:
+        except QueueUnavailable:
             response = error_page(Unavailable("the queue did not accept the command; retry"))
-        except OperationalError:
+        except StoreUnavailable:
             response = error_page(Unavailable("the database is unavailable; retry"))
         except Exception as error:
             # Nothing an operator sends should land here: a fault of ours, logged whole.

@@ -23,7 +23,7 @@ from queuefirst.admin.identity import Operator
 from queuefirst.admin.render import render, view
 from queuefirst.api.errors import ApiError, Invalid, NotFound
 from queuefirst.api.service import Accepted, ApiService
-from queuefirst.model.command import PENDING, Producer
+from queuefirst.model.command import Producer, Status
 from queuefirst.model.entity import Entity
 from queuefirst.model.payloads import ID_PATTERN, action_body_model, create_body_model, patch_body_model
 
@@ -86,10 +86,10 @@ class DataPages:
         for name, value in (("after", after), (declared.parent_field or "", parent_id)):
             if value is not None and not _ID.match(value):
                 raise Invalid(f"{value!r} is not an id", field=name)
-        conn = self.service.database.connection()
-        page = self.service.reader.list(
-            conn, declared, limit=self.page_size, after=after, parent_id=parent_id, search=q
-        )
+        with self.service.database.reading() as conn:
+            page = self.service.reader.list(
+                conn, declared, limit=self.page_size, after=after, parent_id=parent_id, search=q
+            )
         return Response(
             200,
             render(
@@ -100,12 +100,14 @@ class DataPages:
     def detail(self, request: Request, operator: Operator, entity: str, key: str) -> Response:
         declared = self.entity(entity)
         row = self.service.get(declared, checked_key(key), principal=operator.principal)
-        conn = self.service.database.connection()
-        children = {
-            child: self.service.reader.list(conn, self.registry[child], limit=CHILDREN_SHOWN, parent_id=key)
-            for child in declared.children
-        }
-        history = self.service.reader.history(conn, declared, key)
+        with self.service.database.reading() as conn:
+            children = {
+                child: self.service.reader.list(
+                    conn, self.registry[child], limit=CHILDREN_SHOWN, parent_id=key
+                )
+                for child in declared.children
+            }
+            history = self.service.reader.history(conn, declared, key)
         actions = {
             name: self._action_form(declared, key, name)
             for name, action in declared.actions.items()
@@ -263,7 +265,7 @@ class DataPages:
         return Response(status, render("form.html", entity=entity, form=form, mode=mode, row=row))
 
     def _accepted(self, accepted: Accepted, entity: Entity) -> Response:
-        status = {"command_id": str(accepted.command_id), "status": PENDING}
+        status = {"command_id": str(accepted.command_id), "status": Status.PENDING}
         back = {"entity": entity.name, "key": accepted.id}
         path = view("commands", str(accepted.command_id), **back)
         return Response(202, render("command.html", status=status, back=back), headers={"X-Admin-Path": path})

@@ -18,7 +18,7 @@ from queuefirst.api.versioning import VersionClock
 from queuefirst.model.command import Producer
 from queuefirst.model.names import admin_function_name
 from queuefirst.model.registry import Registry
-from queuefirst.runtime.database import function_database
+from queuefirst.runtime.database import function_database, probe_answer
 from queuefirst.runtime.dead_letters import DeadLetters
 from queuefirst.runtime.sender import CommandSender, sqs_client
 from queuefirst.runtime.telemetry import make_logger
@@ -61,7 +61,7 @@ def build_admin(registry: Registry, settings: AdminSettings, *, open_now: bool =
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if is_probe(event):
             # A deploy asks a new version, before any traffic, what it needs and finds.
-            return guard.answer(database.connection(), settings.function_version)
+            return probe_answer(database, guard, settings.function_version)
         response = console.handle(event, settings.max_body_bytes)
         method = (event.get("requestContext") or {}).get("http", {}).get("method")
         logger.info(

@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from pydantic import BaseModel
 
 from queuefirst.api.errors import ERRORS, Conflict, NotFound
-from queuefirst.model.command import APPLIED, PENDING, REJECTED
+from queuefirst.model.command import Status
 from queuefirst.model.http_routes import STATUS_PATHS, api_routes
 from queuefirst.model.payloads import row_model
 from queuefirst.model.principal import OPERATORS, USERS
@@ -70,7 +70,7 @@ COMMAND_STATUS_SCHEMA = {
     "description": "`pending` until the entity's worker took the command, then applied or rejected.",
     "properties": {
         "command_id": {"type": "string", "format": "uuid"},
-        "status": {"type": "string", "enum": [PENDING, APPLIED, REJECTED]},
+        "status": {"type": "string", "enum": [Status.PENDING, Status.APPLIED, Status.REJECTED]},
         "reason": {"type": "string"},
         "entity": {"type": "string"},
         "key": {"type": "string"},

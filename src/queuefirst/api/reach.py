@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg import Connection
-
 from queuefirst.api.errors import NotFound
 from queuefirst.model.access import Owner
 from queuefirst.model.entity import Entity
 from queuefirst.model.principal import Principal
+from queuefirst.store.database import Connection
 from queuefirst.store.reader import Reader
 
 
@@ -27,25 +26,25 @@ class Reach:
     def __init__(self, reader: Reader) -> None:
         self.reader = reader
 
-    def owns(self, conn: Connection[Any], principal: Principal, entity: Entity, key: str) -> bool:
+    def owns(self, conn: Connection, principal: Principal, entity: Entity, key: str) -> bool:
         return entity.access.owned and self.reader.owner(conn, entity, key) == principal.subject
 
-    def may_read(self, conn: Connection[Any], principal: Principal, entity: Entity, key: str) -> bool:
+    def may_read(self, conn: Connection, principal: Principal, entity: Entity, key: str) -> bool:
         return (
             principal.is_operator or entity.access.readable_by_all or self.owns(conn, principal, entity, key)
         )
 
-    def may_write(self, conn: Connection[Any], principal: Principal, entity: Entity, key: str) -> bool:
+    def may_write(self, conn: Connection, principal: Principal, entity: Entity, key: str) -> bool:
         return principal.is_operator or self.owns(conn, principal, entity, key)
 
     def check_read(
-        self, conn: Connection[Any], principal: Principal, entity: Entity, key: str, field: str = "id"
+        self, conn: Connection, principal: Principal, entity: Entity, key: str, field: str = "id"
     ) -> None:
         if not self.may_read(conn, principal, entity, key):
             raise absent(entity, key, field)
 
     def check_write(
-        self, conn: Connection[Any], principal: Principal, entity: Entity, key: str, field: str = "id"
+        self, conn: Connection, principal: Principal, entity: Entity, key: str, field: str = "id"
     ) -> None:
         if not self.may_write(conn, principal, entity, key):
             raise absent(entity, key, field)

@@ -13,7 +13,7 @@ from queuefirst.api.service import ApiService
 from queuefirst.api.versioning import VersionClock
 from queuefirst.model.names import api_function_name
 from queuefirst.model.registry import Registry
-from queuefirst.runtime.database import function_database
+from queuefirst.runtime.database import function_database, probe_answer
 from queuefirst.runtime.sender import CommandSender, sqs_client
 from queuefirst.runtime.settings import ApiSettings
 from queuefirst.runtime.telemetry import make_logger, make_metrics, traced
@@ -46,7 +46,7 @@ def build_api(
         logger,
         make_metrics(name, name),
         settings.max_body_bytes,
-        probe=lambda: guard.answer(database.connection(), settings.function_version),
+        probe=lambda: probe_answer(database, guard, settings.function_version),
         version=settings.function_version,
     )
     return traced(handler, name, settings.tracing)

@@ -24,7 +24,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from psycopg import OperationalError
 from pydantic import BaseModel
 
 from queuefirst.api.auth import Authenticate, unauthorized
@@ -41,10 +40,10 @@ from queuefirst.api.errors import (
 from queuefirst.api.service import ApiService
 from queuefirst.model.actions import Action
 from queuefirst.model.entity import Entity
+from queuefirst.model.errors import QueueUnavailable, StoreUnavailable
 from queuefirst.model.http_routes import STATUS_PATHS, actors, readers, writers
 from queuefirst.model.payloads import ID_PATTERN, action_body_model, create_body_model, patch_body_model
 from queuefirst.model.principal import LABEL_PREFIX, NotAuthenticated
-from queuefirst.runtime.sender import SendError
 
 ACCEPTED = HTTPStatus.ACCEPTED
 
@@ -178,11 +177,11 @@ def _api_error(error: ApiError) -> Response[str]:
     return json_response(error.status, error.body())
 
 
-def _send_error(_: SendError) -> Response[str]:
+def _queue_down(_: QueueUnavailable) -> Response[str]:
     return _api_error(Unavailable("the queue did not accept the command; retry"))
 
 
-def _database_down(_: OperationalError) -> Response[str]:
+def _database_down(_: StoreUnavailable) -> Response[str]:
     return _api_error(Unavailable("the database is unavailable; retry"))
 
 
@@ -219,8 +218,8 @@ def add_error_handlers(
 
     app.exception_handler(NotAuthenticated)(unauthorized)
     app.exception_handler(ApiError)(_api_error)
-    app.exception_handler(SendError)(_send_error)
-    app.exception_handler(OperationalError)(_database_down)
+    app.exception_handler(QueueUnavailable)(_queue_down)
+    app.exception_handler(StoreUnavailable)(_database_down)
     app.exception_handler(RequestValidationError)(_invalid)
     app.exception_handler(RequestUnsupportedContentType)(unsupported)
     app.exception_handler(Exception)(bug)

@@ -22,7 +22,7 @@ from queuefirst.api.errors import Conflict, Invalid, NotFound
 from queuefirst.api.reach import Reach, absent
 from queuefirst.api.versioning import VersionClock, new_id
 from queuefirst.model.access import Owner
-from queuefirst.model.command import CREATE, DELETE, REJECTED, UPDATE, Command, Producer
+from queuefirst.model.command import CREATE, DELETE, UPDATE, Command, Producer, Status
 from queuefirst.model.decider import Decider
 from queuefirst.model.entity import Entity
 from queuefirst.model.http_routes import STATUS_PATHS
@@ -31,7 +31,7 @@ from queuefirst.model.principal import USERS, Principal
 from queuefirst.model.registry import Registry
 from queuefirst.model.working import StoredRow, Working
 from queuefirst.runtime.sender import CommandSender
-from queuefirst.store.database import Database
+from queuefirst.store.database import Connection, Database
 from queuefirst.store.reader import FoundRow, Page, Reader
 
 
@@ -88,16 +88,17 @@ class ApiService:
         self.reach.check_new_row(principal, entity, key)
         payload = _validated(entity, CREATE, body)
         parent = payload.get(entity.parent_field) if entity.parent_field else None
-        conn = self.database.connection()
-        if entity.parent and entity.parent_field:
-            self._check_linked(principal, self.registry[entity.parent], str(parent), entity.parent_field)
-        taken, floor = self.reader.key_state(conn, entity, key)
-        if taken:
-            # Someone else's row answers as it does everywhere else: absent.
-            if not self.reach.may_write(conn, principal, entity, key):
-                raise absent(entity, key)
-            raise Conflict(f"{entity.name} {key} already exists", field="id")
-        self._check_references(principal, entity, payload)
+        with self.database.reading() as conn:
+            if entity.parent and entity.parent_field:
+                parent_entity = self.registry[entity.parent]
+                self._check_linked(conn, principal, parent_entity, str(parent), entity.parent_field)
+            taken, floor = self.reader.key_state(conn, entity, key)
+            if taken:
+                # Someone else's row answers as it does everywhere else: absent.
+                if not self.reach.may_write(conn, principal, entity, key):
+                    raise absent(entity, key)
+                raise Conflict(f"{entity.name} {key} already exists", field="id")
+            self._check_references(conn, principal, entity, payload)
         command = self._command(entity, CREATE, key, payload, parent, floor, producer, principal)
         self._courtesy(entity, None, command)
         return self._enqueue(command, principal)
@@ -112,15 +113,17 @@ class ApiService:
         principal: Principal,
     ) -> Accepted:
         payload = _validated(entity, UPDATE, body)
-        row = self._require(principal, entity, key)
-        self._check_references(principal, entity, payload)
+        with self.database.reading() as conn:
+            row = self._require(conn, principal, entity, key)
+            self._check_references(conn, principal, entity, payload)
         command = self._command(entity, UPDATE, key, payload, row.parent, row.version, producer, principal)
         return self._enqueue(command, principal)
 
     def delete(
         self, entity: Entity, key: str, producer: Producer | None = None, *, principal: Principal
     ) -> Accepted:
-        row = self._require(principal, entity, key)
+        with self.database.reading() as conn:
+            row = self._require(conn, principal, entity, key)
         command = self._command(entity, DELETE, key, {}, row.parent, row.version, producer, principal)
         return self._enqueue(command, principal)
 
@@ -139,7 +142,8 @@ class ApiService:
         if entity.actions[action].operators_only and not principal.is_operator:
             raise NotFound(f"{entity.name}.{action} is the operators' action", field="action")
         payload = _validated(entity, action, body)
-        row = self._require(principal, entity, key)
+        with self.database.reading() as conn:
+            row = self._require(conn, principal, entity, key)
         command = self._command(entity, action, key, payload, row.parent, row.version, producer, principal)
         self._courtesy(entity, row, command)
         return self._enqueue(command, principal)
@@ -147,10 +151,10 @@ class ApiService:
     # -- reads ----------------------------------------------------------------------------
 
     def get(self, entity: Entity, key: str, *, principal: Principal) -> dict[str, Any]:
-        conn = self.database.connection()
-        found = self.reader.find(conn, entity, key)
-        if found is None or not self.reach.may_read(conn, principal, entity, key):
-            raise absent(entity, key)
+        with self.database.reading() as conn:
+            found = self.reader.find(conn, entity, key)
+            if found is None or not self.reach.may_read(conn, principal, entity, key):
+                raise absent(entity, key)
         return self.reader.visible(entity, found)
 
     def list(
@@ -162,20 +166,20 @@ class ApiService:
         parent_id: str | None,
         principal: Principal,
     ) -> Page:
-        conn = self.database.connection()
         owner = self.reach.list_owner(principal, entity)
-        if owner is not None:
-            # A filter or a cursor naming a row out of reach answers as absent.
-            if parent_id is not None and entity.parent and entity.parent_field:
-                self.reach.check_read(
-                    conn, principal, self.registry[entity.parent], parent_id, entity.parent_field
-                )
-            if after is not None:
-                self.reach.check_read(conn, principal, entity, after, "after")
-        return self.reader.list(conn, entity, limit=limit, after=after, parent_id=parent_id, owner=owner)
+        with self.database.reading() as conn:
+            if owner is not None:
+                # A filter or a cursor naming a row out of reach answers as absent.
+                if parent_id is not None and entity.parent and entity.parent_field:
+                    parent = self.registry[entity.parent]
+                    self.reach.check_read(conn, principal, parent, parent_id, entity.parent_field)
+                if after is not None:
+                    self.reach.check_read(conn, principal, entity, after, "after")
+            return self.reader.list(conn, entity, limit=limit, after=after, parent_id=parent_id, owner=owner)
 
     def command_status(self, command_id: uuid.UUID, *, principal: Principal) -> dict[str, Any]:
-        row = self.reader.command_status(self.database.connection(), command_id)
+        with self.database.reading() as conn:
+            row = self.reader.command_status(conn, command_id)
         if row is None:
             # Not applied yet, or failing and retried: a queued command is
             # invisible until its worker logs it.
@@ -186,18 +190,18 @@ class ApiService:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _require(self, principal: Principal, entity: Entity, key: str) -> FoundRow:
-        conn = self.database.connection()
+    def _require(self, conn: Connection, principal: Principal, entity: Entity, key: str) -> FoundRow:
         row = self.reader.find(conn, entity, key)
         if row is None or not self.reach.may_write(conn, principal, entity, key):
             raise absent(entity, key)
         return row
 
-    def _check_linked(self, principal: Principal, target: Entity, key: str, field: str) -> None:
+    def _check_linked(
+        self, conn: Connection, principal: Principal, target: Entity, key: str, field: str
+    ) -> None:
         """A parent or a referenced row: out of an end user's reach it is absent (404); absent for
         an operator, or absent yet though the end user will own it, it is a state of other rows
         (409), retried once that row is applied."""
-        conn = self.database.connection()
         if not principal.is_operator and not target.access.readable_by_all:
             if target.access.owner is Owner.SELF and key == principal.subject:
                 pass  # their own root row: theirs whether applied yet or not
@@ -206,11 +210,13 @@ class ApiService:
         if not self.reader.exists(conn, target, key):
             raise Conflict(f"no {target.name} with id {key}", field=field)
 
-    def _check_references(self, principal: Principal, entity: Entity, payload: dict[str, Any]) -> None:
+    def _check_references(
+        self, conn: Connection, principal: Principal, entity: Entity, payload: dict[str, Any]
+    ) -> None:
         for field, target in entity.references.items():
             value = payload.get(field)
             if value is not None:
-                self._check_linked(principal, self.registry[target], str(value), field)
+                self._check_linked(conn, principal, self.registry[target], str(value), field)
 
     def _courtesy(self, entity: Entity, row: FoundRow | None, command: Command) -> None:
         """Run the worker's own decision on the row as it stands; 409 if it already says no."""
@@ -218,7 +224,7 @@ class ApiService:
         if row is not None:
             working.rows[row.key] = StoredRow(row.key, row.parent, True, dict(row.values), row.stamp, True)
         applied = self.deciders[entity.name].apply(working, command)
-        if applied.status == REJECTED:
+        if applied.status == Status.REJECTED:
             raise Conflict(applied.reason or "refused", field=None)
 
     def _command(

@@ -29,11 +29,13 @@ BUILT_IN_OPS = (CREATE, UPDATE, DELETE)
 OP_PATTERN = r"^[a-z][a-z0-9_]{0,40}$"
 
 
-# What became of a command (its status in the log, and at GET /commands/<id>).
-PENDING = "pending"  # not applied yet, or failing and retried (see its dead letters)
-APPLIED = "applied"  # its effect and its asks happened, once
-REJECTED = "rejected"  # it could not apply, for the recorded reason; never retried
-DUPLICATE = "duplicate"  # a redelivery of an applied command: nothing changes, its asks are re-sent
+class Status(StrEnum):
+    """What became of a command (its status in the log, and at GET /commands/<id>)."""
+
+    PENDING = "pending"  # not applied yet, or failing and retried (see its dead letters)
+    APPLIED = "applied"  # its effect and its asks happened, once
+    REJECTED = "rejected"  # it could not apply, for the recorded reason; never retried
+    DUPLICATE = "duplicate"  # a redelivery of an applied command: nothing changes, its asks are re-sent
 
 
 class Scope(StrEnum):

@@ -33,8 +33,9 @@ from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 
 from queuefirst.model.actions import Ask, Decision, Meta, Row, accept, ask_label
-from queuefirst.model.command import APPLIED, CREATE, DELETE, REJECTED, UPDATE, Command, Scope
+from queuefirst.model.command import CREATE, DELETE, UPDATE, Command, Scope, Status
 from queuefirst.model.entity import ON_CREATE, ON_DELETE, Entity
+from queuefirst.model.log import LogEntry
 from queuefirst.model.working import StoredRow, Working
 
 
@@ -42,30 +43,25 @@ class DecideError(RuntimeError):
     """A decide function or hook broke its contract; the message fails with this reason."""
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One line of the entity's command log."""
-
-    command: Command
-    status: str
-    reason: str | None = None
-    cause: uuid.UUID | None = None
-
-
 @dataclass
 class Applied:
     """What one command did: its own log entry first, then one per row it reached."""
 
-    entries: list[Entry] = field(default_factory=list)
+    entries: list[LogEntry] = field(default_factory=list)
     asks: list[Command] = field(default_factory=list)
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         return self.entries[0].status
 
     @property
     def reason(self) -> str | None:
         return self.entries[0].reason
+
+    def log(self) -> list[LogEntry]:
+        """The entries to write: the command's own carries every ask it sent (its outbox)."""
+        first, *rest = self.entries
+        return [replace(first, outbox=tuple(self.asks)), *rest]
 
 
 class Decider:
@@ -106,7 +102,7 @@ class Decider:
             return
         if command.op == UPDATE:
             w.put(self._changed(row, command.payload, command))
-            out.entries.append(Entry(command, APPLIED, cause=cause))
+            out.entries.append(LogEntry(command, Status.APPLIED, cause=cause))
         elif command.op == DELETE:
             self._delete(w, command, row, out, cause)
         else:
@@ -135,7 +131,7 @@ class Decider:
             self._reject(out, command, decision.rejection or "", cause)
             return
         w.put(self._changed(created, decision.changes, command))
-        out.entries.append(Entry(command, APPLIED, cause=cause))
+        out.entries.append(LogEntry(command, Status.APPLIED, cause=cause))
         out.asks += self._asks(command, created, decision)
         marker = w.markers.get(command.parent) if command.parent is not None else None
         if marker is not None and marker.stamp > command.stamp:
@@ -150,7 +146,7 @@ class Decider:
             raise DecideError(f"{self.entity.name}.on_delete may only ask; it returned {decision}")
         cascade = [Ask(child, DELETE, None, Scope.CHILDREN) for child in self.entity.children]
         w.put(replace(row, alive=False, stamp=command.stamp))
-        out.entries.append(Entry(command, APPLIED, cause=cause))
+        out.entries.append(LogEntry(command, Status.APPLIED, cause=cause))
         out.asks += self._asks(command, row, replace(decision, asks=(*decision.asks, *cascade)))
 
     def _action(
@@ -168,13 +164,13 @@ class Decider:
             self._reject(out, command, decision.rejection or "", cause)
             return
         w.put(self._changed(row, decision.changes, command))
-        out.entries.append(Entry(command, APPLIED, cause=cause))
+        out.entries.append(LogEntry(command, Status.APPLIED, cause=cause))
         out.asks += self._asks(command, row, decision)
 
     # -- every row under a parent -----------------------------------------------------
 
     def _children(self, w: Working, command: Command, out: Applied) -> None:
-        out.entries.append(Entry(command, APPLIED))
+        out.entries.append(LogEntry(command, Status.APPLIED))
         for row in w.under(command.key):
             if row.alive and _matches(row.values, command.where):
                 self._row(w, command.for_row(row.key), out, cause=command.command_id)
@@ -184,7 +180,7 @@ class Decider:
     # -- helpers ----------------------------------------------------------------------
 
     def _reject(self, out: Applied, command: Command, reason: str, cause: uuid.UUID | None) -> None:
-        out.entries.append(Entry(command, REJECTED, reason, cause))
+        out.entries.append(LogEntry(command, Status.REJECTED, reason, cause))
 
     def _other_parent(self, row: StoredRow, wanted: str | None) -> str:
         field_name = self.entity.parent_field

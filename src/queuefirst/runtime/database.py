@@ -22,3 +22,9 @@ def function_database(settings: CommonSettings, app: str, logger: Any) -> tuple[
         on_open=guard,
     )
     return database, guard
+
+
+def probe_answer(database: Database, guard: SchemaGuard, version: str) -> dict[str, Any]:
+    """What a deploy's probe reads from a new version: the revisions on both sides, read now."""
+    with database.reading() as conn:
+        return guard.answer(conn, version)

@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import psycopg
 from psycopg import sql
 
+from queuefirst.model.errors import QueuefirstError
 from queuefirst.model.limits import SQS_BATCH_LIMIT
 from queuefirst.model.names import dead_letter_queue_name, queue_name
 from queuefirst.store.database import Database
@@ -200,8 +200,9 @@ class DeadLetters:
             sql.Identifier(TableNames(entity).failures)
         )
         try:
-            rows = self.database.connection().execute(query, [message_ids]).fetchall()
-        except psycopg.Error as error:
+            with self.database.reading() as conn:
+                rows = conn.execute(query, [message_ids]).fetchall()
+        except QueuefirstError as error:
             # The letters are still worth showing; say why their reasons are not.
             return {}, f"unknown (failure reasons unreadable: {type(error).__name__})"
         return {message_id: reason for message_id, reason in rows}, None  # the last one wins

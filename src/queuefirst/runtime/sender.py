@@ -7,7 +7,9 @@ settings, so the local SQS server and AWS are the same code.
 
 boto3 is imported, and the client made, on the first send: a worker whose
 first batch asks nothing, and an api whose first request is a read, start
-without paying for them.
+without paying for them. Whatever SQS or the way to it answers, a failure
+leaves as the kit's `SendError` (a `QueueUnavailable`), naming each command
+not sent: never a botocore exception.
 """
 
 from __future__ import annotations
@@ -16,19 +18,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from queuefirst.model.command import Command
+from queuefirst.model.errors import SendError
 from queuefirst.model.limits import SQS_BATCH_LIMIT
 from queuefirst.model.names import queue_name
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-
-class SendError(RuntimeError):
-    """Some commands could not be enqueued; `failed` holds their ids."""
-
-    def __init__(self, failed: dict[str, str]) -> None:
-        super().__init__(f"{len(failed)} command(s) not sent: {sorted(failed.items())[:3]}")
-        self.failed = failed
 
 
 class ForbiddenTarget(RuntimeError):
@@ -77,24 +72,46 @@ class CommandSender:
         return self._urls[entity]
 
     def send(self, commands: Sequence[Command]) -> None:
-        """Send in order: per queue, in batches of ten that SQS keeps in order per group."""
+        """Send in order: per queue, in batches of ten that SQS keeps in order per group.
+
+        At the first failure nothing later is sent (its order must hold): `SendError`
+        names the commands of the failed batch and every one after it."""
         by_entity: dict[str, list[Command]] = {}
         for command in commands:
             if self.allowed is not None and command.entity not in self.allowed:
                 raise ForbiddenTarget(f"may not send to {command.entity}; allowed: {sorted(self.allowed)}")
             by_entity.setdefault(command.entity, []).append(command)
-        failed: dict[str, str] = {}
-        for entity, group in by_entity.items():
-            url = self.queue_url(entity)
-            for start in range(0, len(group), SQS_BATCH_LIMIT):
-                chunk = group[start : start + SQS_BATCH_LIMIT]
-                response = self.client.send_message_batch(
-                    QueueUrl=url, Entries=[batch_entry(i, c) for i, c in enumerate(chunk)]
-                )
-                for failure in response.get("Failed", []):
-                    failed[str(chunk[int(failure["Id"])].command_id)] = failure.get("Message", "")
-                if failed:
-                    raise SendError(failed)  # later commands wait: their order must hold
+        chunks = [
+            (entity, group[start : start + SQS_BATCH_LIMIT])
+            for entity, group in by_entity.items()
+            for start in range(0, len(group), SQS_BATCH_LIMIT)
+        ]
+        for index, (entity, chunk) in enumerate(chunks):
+            refused = self._send_chunk(entity, chunk)
+            if refused:
+                later = {
+                    str(c.command_id): "not sent: an earlier command was not"
+                    for _, rest in chunks[index + 1 :]
+                    for c in rest
+                }
+                raise SendError(refused | later)
+
+    def _send_chunk(self, entity: str, chunk: list[Command]) -> dict[str, str]:
+        """The commands of `chunk` SQS did not take, with why (none: all sent)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self.client.send_message_batch(
+                QueueUrl=self.queue_url(entity), Entries=[batch_entry(i, c) for i, c in enumerate(chunk)]
+            )
+        except (BotoCoreError, ClientError) as error:
+            # Unreachable, throttled, the queue missing: none of the chunk is known sent.
+            reason = f"{type(error).__name__}: {error}"
+            return {str(c.command_id): reason for c in chunk}
+        return {
+            str(chunk[int(failure["Id"])].command_id): failure.get("Message", failure.get("Code", ""))
+            for failure in response.get("Failed", [])
+        }
 
 
 def batch_entry(index: int, command: Command) -> Any:

@@ -14,35 +14,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from queuefirst.model.errors import StoreUnavailable
+from queuefirst.store.connect import connect, conninfo
+from queuefirst.store.translation import translated
+
 IDLE_CHECK_SECONDS = 30.0
+# A connection, as the store's callers hold one: the type only (its errors never reach them).
+Connection = psycopg.Connection[Any]
 
 
-def conninfo(url: str) -> dict[str, Any]:
-    """Connection parameters from any `postgresql://` spelling (SQLAlchemy's included)."""
-    parts = urlsplit(url)
-    if parts.scheme.split("+")[0] not in ("postgresql", "postgres"):
-        raise ValueError(f"not a PostgreSQL URL: {parts.scheme}://…")
-    params: dict[str, Any] = {
-        "host": parts.hostname or "localhost",
-        "port": parts.port or 5432,
-        "dbname": unquote(parts.path.lstrip("/")) or "postgres",
-    }
-    if parts.username:
-        params["user"] = unquote(parts.username)
-    if parts.password:
-        params["password"] = unquote(parts.password)
-    for item in filter(None, parts.query.split("&")):
-        name, _, value = item.partition("=")
-        params[name] = unquote(value)
-    return params
-
-
-OnOpen = Callable[["psycopg.Connection[Any]"], None]
+OnOpen = Callable[[Connection], None]
 
 
 class Database:
@@ -75,10 +60,13 @@ class Database:
         return time.monotonic() - self._last_used < IDLE_CHECK_SECONDS
 
     def _open(self) -> psycopg.Connection[Any]:
-        params = dict(self.params)
-        if self.iam_auth:
-            params["password"] = _iam_token(params, self.region)
-        conn = psycopg.connect(**params, prepare_threshold=self.prepare_threshold, autocommit=True)
+        conn = connect(
+            self.params,
+            iam_auth=self.iam_auth,
+            region=self.region,
+            prepare_threshold=self.prepare_threshold,
+            autocommit=True,
+        )
         if self.prepare_threshold is not None:
             # Still planned for each call's own keys: a generic plan of `id = ANY($1)`,
             # settled while a table is small, keeps scanning it whole as it grows
@@ -103,24 +91,42 @@ class Database:
         return conn
 
     @contextmanager
-    def transaction(self, *, pipelined: bool = False) -> Iterator[psycopg.Connection[Any]]:
+    def transaction(self, *, pipelined: bool = False) -> Iterator[Connection]:
         """A transaction on the instance's connection; a broken connection is dropped.
 
         `pipelined`: the statements go out without waiting for each other's
         answers (pipeline mode), BEGIN with the first reads and COMMIT with the
         last writes: a batch costs one round trip per read it waits for, plus
         one. Inside, a statement's error surfaces when its results are read, or
-        at the end; either way the transaction is rolled back.
+        at the end; either way the transaction is rolled back. Whatever fails
+        leaves as the kit's error (`queuefirst.model.errors`), never psycopg's.
         """
-        conn = self.connection()
+        with self._session() as conn, _pipelined(conn) if pipelined else conn.transaction():
+            yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """The connection for reads outside a transaction (the api's, the console's), its
+        errors translated like a transaction's."""
+        with self._session() as conn:
+            yield conn
+
+    @contextmanager
+    def savepoint(self, conn: Connection) -> Iterator[None]:
+        """A savepoint inside `transaction()`: what fails in it is undone, the rest stays."""
+        with translated(), conn.transaction():
+            yield
+
+    @contextmanager
+    def _session(self) -> Iterator[Connection]:
+        conn: Connection | None = None
         try:
-            with _pipelined(conn) if pipelined else conn.transaction():
+            with translated():
+                conn = self.connection()
                 yield conn
-        except psycopg.OperationalError:
-            if conn.broken or conn.closed:
-                self.close()
-            raise
         finally:
+            if conn is not None and (conn.broken or conn.closed):
+                self.close()
             self._last_used = time.monotonic()
 
     def close(self) -> None:
@@ -153,16 +159,6 @@ def _answers(conn: psycopg.Connection[Any]) -> bool:
         return False
 
 
-def _iam_token(params: dict[str, Any], region: str) -> str:
-    import boto3  # only on AWS, where the login is an IAM token
-
-    rds = boto3.client("rds", region_name=region or None)
-    token: str = rds.generate_db_auth_token(
-        DBHostname=params["host"], Port=int(params["port"]), DBUsername=params["user"]
-    )
-    return token
-
-
 def open_at_init(database: Database, *, checked: bool, logger: Any = None) -> None:
     """Open the function's connection during init, where the schema guard runs.
 
@@ -175,8 +171,9 @@ def open_at_init(database: Database, *, checked: bool, logger: Any = None) -> No
     if not checked:
         return
     try:
-        database.connection()
-    except psycopg.OperationalError as error:
+        with translated():
+            database.connection()
+    except StoreUnavailable as error:
         if logger is not None:
             logger.warning(
                 "database unreachable at init; schema checked on first connection",

@@ -1,68 +1,73 @@
-"""Loading and saving one entity's rows, log and markers for a batch.
+"""The batch path's store on PostgreSQL: one entity's rows, log and markers, a unit per transaction.
 
 A batch reads everything it will decide on in one pipelined round trip (the
 log entries of its commands, its rows, locked, and its parents' markers),
 decides in memory, then writes without waiting for an answer: new rows,
-changed rows, log entries, markers travel with the COMMIT. The caller owns the
-transaction; nothing here commits.
+changed rows, log entries, markers and failure reasons travel with the COMMIT.
+Implements `queuefirst.store.port.BatchStore`; psycopg's errors leave as the
+kit's (`queuefirst.store.translation`).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from psycopg import Connection
 from psycopg.types.json import Jsonb
 
 from queuefirst.model.command import Command
 from queuefirst.model.entity import Entity
+from queuefirst.model.log import LogEntry
 from queuefirst.model.working import StoredRow, Working
+from queuefirst.store.database import Connection, Database
+from queuefirst.store.port import FailureRecord, Outbox, Reads
 from queuefirst.store.statements import EntitySql
 from queuefirst.store.tables import ALIVE, STAMP
-
-Outbox = list[Command]
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    command: Command
-    status: str
-    reason: str | None
-    cause: uuid.UUID | None
-    outbox: Outbox | None
+from queuefirst.store.translation import translated
 
 
 class EntityStore:
-    def __init__(self, entity: Entity) -> None:
+    def __init__(self, entity: Entity, database: Database) -> None:
         self.entity = entity
+        self.database = database
         self.sql = EntitySql(entity)
-        self.fields = list(entity.field_names)
 
-    def load(
-        self,
-        conn: Connection[Any],
-        command_ids: Iterable[uuid.UUID],
-        keys: set[str],
-        parents: set[str],
-        marker_parents: set[str],
-    ) -> tuple[dict[uuid.UUID, Outbox], Working]:
+    @contextmanager
+    def unit(self, *, pipelined: bool = False) -> Iterator[_Unit]:
+        with self.database.transaction(pipelined=pipelined) as conn:
+            yield _Unit(self, conn)
+
+
+class _Unit:
+    """One transaction of the batch path (the caller commits it by leaving `unit()`)."""
+
+    def __init__(self, store: EntityStore, conn: Connection) -> None:
+        self.entity = store.entity
+        self.sql = store.sql
+        self.database = store.database
+        self.conn = conn
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        return self.database.savepoint(self.conn)
+
+    def load(self, reads: Reads) -> tuple[dict[uuid.UUID, Outbox], Working]:
         """The outboxes of commands already applied, and the working set, rows locked."""
         # Every read is sent before any answer is awaited: in a pipelined
         # transaction, one round trip (with the BEGIN before them).
-        with conn.cursor() as log, conn.cursor() as rows, conn.cursor() as markers:
-            log.execute(self.sql.load_log, [list(command_ids)], binary=True)
-            row_params: list[Any] = [sorted(keys)]
+        conn = self.conn
+        with translated(), conn.cursor() as log, conn.cursor() as rows, conn.cursor() as markers:
+            log.execute(self.sql.load_log, [list(reads.command_ids)], binary=True)
+            row_params: list[Any] = [sorted(reads.keys)]
             if self.entity.parent_field:
-                row_params.append(sorted(parents))
+                row_params.append(sorted(reads.parents))
             rows.execute(self.sql.load_rows, row_params, binary=True)
-            wants_markers = bool(self.entity.parent_field and marker_parents)
+            wants_markers = bool(self.entity.parent_field and reads.marker_parents)
             if wants_markers:
-                markers.execute(self.sql.load_markers, [sorted(marker_parents)], binary=True)
-            seen = {row[0]: [Command.model_validate(c) for c in row[1] or []] for row in log.fetchall()}
+                markers.execute(self.sql.load_markers, [sorted(reads.marker_parents)], binary=True)
+            seen = {row[0]: tuple(Command.model_validate(c) for c in row[1] or []) for row in log.fetchall()}
             working = Working(rows={r.key: r for r in map(self._row, rows.fetchall())})
             if wants_markers:
                 for (command,) in markers.fetchall():
@@ -70,7 +75,7 @@ class EntityStore:
                     working.markers[marker.key] = marker
         return seen, working
 
-    def save(self, conn: Connection[Any], working: Working, entries: list[LogEntry]) -> None:
+    def save(self, working: Working, entries: Sequence[LogEntry]) -> None:
         changed = [working.rows[key] for key in sorted(working.changed)]
         new = [row for row in changed if not row.stored]
         existing = [row for row in changed if row.stored]
@@ -78,7 +83,7 @@ class EntityStore:
         # travel with the COMMIT. A key another transaction created meanwhile, or a
         # command it applied meanwhile, fails the transaction (a unique violation),
         # which the caller runs again.
-        with conn.cursor() as cursor:
+        with translated(), self.conn.cursor() as cursor:
             if new:
                 cursor.execute(self.sql.insert_rows, [self._records(new)])
             if existing:
@@ -97,8 +102,16 @@ class EntityStore:
                     ],
                 )
 
-    def record_failures(self, conn: Connection[Any], failures: list[tuple[str, str | None, str]]) -> None:
-        conn.execute(self.sql.insert_failures, [list(column) for column in zip(*failures, strict=True)])
+    def record_failures(self, failures: Sequence[FailureRecord]) -> None:
+        if not failures:
+            return
+        columns = [
+            [f.message_id for f in failures],
+            [f.command_id for f in failures],
+            [f.reason[:2000] for f in failures],
+        ]
+        with translated():
+            self.conn.execute(self.sql.insert_failures, columns)
 
     def _row(self, record: tuple[Any, ...]) -> StoredRow:
         values = dict(zip(self.sql.column_names, record, strict=True))
@@ -132,7 +145,7 @@ def _jsonable(command: Command) -> dict[str, Any]:
     return command.model_dump(mode="json", exclude_defaults=True)
 
 
-def _log_records(entries: list[LogEntry]) -> str:
+def _log_records(entries: Sequence[LogEntry]) -> str:
     return json.dumps(
         [
             {

@@ -10,8 +10,10 @@ from queuefirst.runtime.database import function_database
 from queuefirst.runtime.sender import CommandSender, sqs_client
 from queuefirst.runtime.settings import WorkerSettings
 from queuefirst.runtime.telemetry import make_logger, make_metrics
+from queuefirst.store.entity_store import EntityStore
 from queuefirst.worker.batch import BatchApplier
 from queuefirst.worker.handler import WorkerRoot
+from queuefirst.worker.observe import BatchObserver
 
 
 def build_worker(app: str, entity: Entity, settings: WorkerSettings) -> WorkerRoot:
@@ -26,14 +28,15 @@ def build_worker(app: str, entity: Entity, settings: WorkerSettings) -> WorkerRo
         allowed=entity.sends_to,
         queue_url_prefix=settings.queue_url_prefix,
     )
+    metrics = make_metrics(service, service)
     return WorkerRoot(
         entity=entity,
         database=database,
-        applier=BatchApplier(entity, database, sender),
-        logger=logger,
-        metrics=make_metrics(service, service),
+        applier=BatchApplier(entity, EntityStore(entity, database), sender),
+        observer=BatchObserver(logger, metrics, service, settings.function_version),
+        metrics=metrics,
         guard=guard,
-        function=service,
         version=settings.function_version,
+        function=service,
         tracing=settings.tracing,
     )

@@ -1,0 +1,77 @@
+"""What the batch path needs of a store, whichever holds the rows: one unit of work per transaction.
+
+A unit loads what a batch decides on (its commands' log entries, its rows, its
+parents' cascade markers), then saves what the decisions changed, with their log
+entries and the reasons of the messages that failed, all committed together or
+not at all. A savepoint inside a unit undoes only what failed in it.
+
+Two adapters pass the same suite of tests (`tests/batch_path.py`):
+PostgreSQL (`queuefirst.store.entity_store`) and memory
+(`queuefirst.store.memory`). Every method, and the unit's end, raises only the
+kit's errors: `StoreUnavailable`, `StoreConflict` (run the unit again),
+`StoreRefused` (the data is poison; find it with savepoints).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from queuefirst.model.command import CREATE, Command, Scope
+from queuefirst.model.log import LogEntry
+from queuefirst.model.working import Working
+
+Outbox = tuple[Command, ...]
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What a batch of commands reads before it decides."""
+
+    command_ids: frozenset[uuid.UUID]  # their log entries: which are duplicates
+    keys: frozenset[str]  # rows by key
+    parents: frozenset[str]  # every row under these (children-scoped commands)
+    marker_parents: frozenset[str]  # the cascades these parents saw (late-born rows)
+
+    @classmethod
+    def of(cls, commands: Iterable[Command]) -> Reads:
+        listed = list(commands)
+        parents = {c.key for c in listed if c.scope is Scope.CHILDREN}
+        creating = {c.parent for c in listed if c.op == CREATE and c.parent is not None}
+        return cls(
+            command_ids=frozenset(c.command_id for c in listed),
+            keys=frozenset(c.key for c in listed if c.scope is Scope.ROW),
+            parents=frozenset(parents),
+            marker_parents=frozenset(parents | creating),
+        )
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """Why a message failed, kept for `queuefirst dlq show` and the console."""
+
+    message_id: str
+    command_id: str | None
+    reason: str
+
+
+class BatchUnit(Protocol):
+    def load(self, reads: Reads) -> tuple[dict[uuid.UUID, Outbox], Working]:
+        """The outboxes of the commands already in the log, and the working set."""
+        ...
+
+    def save(self, working: Working, entries: Sequence[LogEntry]) -> None: ...
+
+    def record_failures(self, failures: Sequence[FailureRecord]) -> None: ...
+
+    def savepoint(self) -> AbstractContextManager[None]: ...
+
+
+class BatchStore(Protocol):
+    def unit(self, *, pipelined: bool = False) -> AbstractContextManager[BatchUnit]:
+        """`pipelined`: the adapter may hold back errors until the unit ends (PostgreSQL's
+        pipeline mode, one round trip for the reads and one for the writes)."""
+        ...
