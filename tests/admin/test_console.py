@@ -214,3 +214,12 @@ def test_an_operator_action_cascades_through_the_queues(call: Call, apply: Calla
     order = call("GET", "/admin/x/orders/o-1").text
     assert "cancelled" in order and "customer suspended: fraud" in order
     assert re.search(r"worker\s*<span class=\"principal\">customers</span>", order)
+
+
+def test_an_id_is_matched_whole_as_the_api_and_the_worker_match_it(call: Call) -> None:
+    """`ann` followed by a newline is no id: `re.match` with `$` let it through (it ends the line)."""
+    page = call("GET", "/admin/x/orders", query="after=ann%0A")  # (a parent filter is trimmed)
+    assert page.status == 422 and "is not an id" in page.text
+    assert call("POST", "/admin/x/customers", {**ANN, "id": "ann\n"}).status == 422
+    detail = call("GET", "/admin/x/customers/ann%0A")
+    assert detail.status == 404 and "is not an id" in detail.text

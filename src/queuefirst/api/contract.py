@@ -238,18 +238,26 @@ def _optional_body(request_body: dict[str, Any] | None) -> None:
 
 
 def _forbid_nul(schemas: dict[str, Any], request_body: dict[str, Any] | None) -> None:
-    """Every free-text property of a request body refuses NUL, in the schema as in the api."""
+    """Every free-text string of a request body refuses NUL, in the schema as in the api: nested
+    ones too (a list's items, an object's keys and values), as the one validation refuses them."""
     if not request_body:
         return
     for media in request_body.get("content", {}).values():
         ref = media.get("schema", {}).get("$ref", "")
         target = schemas.get(ref.rsplit("/", 1)[-1], {})
         for prop in target.get("properties", {}).values():
-            for variant in prop.get("anyOf", [prop]):
-                if variant.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(
-                    variant
-                ):
-                    variant["pattern"] = NO_NUL
+            _forbid_nul_within(prop)
+
+
+def _forbid_nul_within(schema: dict[str, Any]) -> None:
+    for variant in schema.get("anyOf", [schema]):
+        if variant.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(variant):
+            variant["pattern"] = NO_NUL
+        if variant.get("type") == "object" and "additionalProperties" in variant:
+            variant.setdefault("propertyNames", {"pattern": NO_NUL})
+        for nested in ("items", "additionalProperties"):
+            if isinstance(variant.get(nested), dict):
+                _forbid_nul_within(variant[nested])
 
 
 def _ref(name: str) -> dict[str, str]:

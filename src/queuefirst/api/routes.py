@@ -42,8 +42,9 @@ from queuefirst.api.service import ApiService
 from queuefirst.model.actions import Action
 from queuefirst.model.entity import Entity
 from queuefirst.model.http_routes import STATUS_PATHS, actors, readers, writers
-from queuefirst.model.payloads import ID_PATTERN, action_body_model, create_body_model, patch_body_model
+from queuefirst.model.payloads import action_body_model, create_body_model, patch_body_model
 from queuefirst.model.principal import LABEL_PREFIX, NotAuthenticated
+from queuefirst.model.validation import ID_PATTERN
 from queuefirst.runtime.sender import SendError
 
 ACCEPTED = HTTPStatus.ACCEPTED

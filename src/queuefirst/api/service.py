@@ -26,7 +26,7 @@ from queuefirst.model.command import CREATE, DELETE, REJECTED, UPDATE, Command, 
 from queuefirst.model.decider import Decider
 from queuefirst.model.entity import Entity
 from queuefirst.model.http_routes import STATUS_PATHS
-from queuefirst.model.payloads import PayloadError, validate_payload
+from queuefirst.model.payloads import PayloadError, validate_key, validate_payload
 from queuefirst.model.principal import USERS, Principal
 from queuefirst.model.registry import Registry
 from queuefirst.model.working import StoredRow, Working
@@ -84,7 +84,7 @@ class ApiService:
         # An end user's own row (a customer's) is named by their subject unless the body names it.
         own_row = not principal.is_operator and entity.access.owner is Owner.SELF
         default_key = principal.subject if own_row else None
-        key = body.pop("id", None) or default_key or str(self.mint_id())
+        key = _checked_key(body.pop("id", None) or default_key or str(self.mint_id()))
         self.reach.check_new_row(principal, entity, key)
         payload = _validated(entity, CREATE, body)
         parent = payload.get(entity.parent_field) if entity.parent_field else None
@@ -248,13 +248,16 @@ class ApiService:
         return Accepted(command.key, command.command_id, STATUS_PATHS[principal.kind])
 
 
+# The worker runs the same validation (`queuefirst.model.payloads`): what is accepted here applies.
 def _validated(entity: Entity, op: str, body: dict[str, Any]) -> dict[str, Any]:
     try:
-        payload = validate_payload(entity, op, body)
+        return validate_payload(entity, op, body)
     except PayloadError as error:
         raise Invalid(error.message, field=error.field) from error
-    for field, value in payload.items():
-        # PostgreSQL text cannot hold NUL: refuse it here rather than poison a queue.
-        if isinstance(value, str) and "\x00" in value:
-            raise Invalid("text may not contain NUL characters", field=field)
-    return payload
+
+
+def _checked_key(key: str) -> str:
+    try:
+        return validate_key(key)
+    except PayloadError as error:
+        raise Invalid(error.message, field=error.field) from error
