@@ -223,3 +223,13 @@ def test_an_id_is_matched_whole_as_the_api_and_the_worker_match_it(call: Call) -
     assert call("POST", "/admin/x/customers", {**ANN, "id": "ann\n"}).status == 422
     detail = call("GET", "/admin/x/customers/ann%0A")
     assert detail.status == 404 and "is not an id" in detail.text
+
+
+def test_an_operator_name_no_command_could_record_is_a_logged_500_and_sends_nothing(
+    call: Call, sqs_client: Any, shop_queues: dict[str, EntityQueues], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The history records who sent each command; PostgreSQL holds no NUL: the issuer is at fault."""
+    page = call("POST", "/admin/x/customers", ANN, claims={**CLAIMS, "username": "ali\x00ce"})
+    assert page.status == 500 and "claim username" in page.text
+    assert [r for r in caplog.records if r.levelname == "ERROR" and getattr(r, "claim", None) == "username"]
+    assert receive_event(sqs_client, shop_queues["customers"], wait=0)["Records"] == []

@@ -1,5 +1,5 @@
 """The one validation every producer and every worker runs (issue 17): ids matched whole, text
-PostgreSQL can store anywhere in a payload.
+PostgreSQL can store anywhere in a payload, the principal's claims checked where they are read.
 
 The worker's side goes through `decode`, the function that turns a message into a command.
 """
@@ -15,6 +15,14 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from queuefirst.model.command import Command
 from queuefirst.model.entity import Entity
 from queuefirst.model.payloads import IdField, PayloadError, validate_payload
+from queuefirst.model.principal import (
+    OPERATORS,
+    USERS,
+    MisissuedClaim,
+    NotAuthenticated,
+    UnusableClaim,
+    principal_from_claims,
+)
 from queuefirst.model.registry import Registry
 from queuefirst.model.validation import is_id, unstorable_text
 from queuefirst.worker.decode import Malformed, decode
@@ -82,3 +90,27 @@ def test_text_postgresql_cannot_store() -> None:
     assert unstorable_text({"a": ["ok", {"b": "ok"}], "n": 1, "z": None}) is None
     assert unstorable_text("\ud800") == ""  # a lone surrogate: no UTF-8 for it
     assert unstorable_text({"a": [1, "x\x00"]}) == "a.1"
+
+
+def claims(**values: str) -> dict[str, str]:
+    return {"sub": "ann", "username": "ann", **values}
+
+
+@pytest.mark.parametrize("subject", ["a b", "../x", "a/b", "ann\n", "auth0|123"])
+def test_a_subject_that_is_no_id_is_a_principal_that_cannot_own_a_row(subject: str) -> None:
+    principal = principal_from_claims(USERS, claims(sub=subject))
+    assert principal.subject == subject  # it may still read what everyone reads
+    with pytest.raises(UnusableClaim) as refused:
+        principal.own_id()
+    assert refused.value.claim == "sub"
+    assert principal_from_claims(USERS, claims()).own_id() == "ann"
+
+
+@pytest.mark.parametrize("claim", ["sub", "username"])
+@pytest.mark.parametrize("kind", [USERS, OPERATORS])
+def test_a_claim_no_row_could_record_is_the_issuers_fault(kind: str, claim: str) -> None:
+    with pytest.raises(MisissuedClaim) as refused:
+        principal_from_claims(kind, claims(**{claim: "ann\x00"}))
+    assert refused.value.claim == claim
+    with pytest.raises(NotAuthenticated):  # no subject at all: no principal, as before
+        principal_from_claims(kind, {"username": "ann"})

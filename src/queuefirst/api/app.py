@@ -52,7 +52,8 @@ def build_resolver(
 ) -> APIGatewayHttpResolver:
     """`issuers`: the issuer each authorizer trusts, where known (then a token's `iss` must match)."""
     app = Resolver(enable_validation=True)
-    authenticate = authenticator(app, issuers or {})
+    logger = logger or Logger(service="api")
+    authenticate = authenticator(app, issuers or {}, logger)
     patterns: list[tuple[str, re.Pattern[str]]] = []
     for entity in service.registry.values():
         add_entity_routes(app, service, entity, page_limit_max, authenticate)
@@ -66,7 +67,7 @@ def build_resolver(
         ]
     add_command_routes(app, service, authenticate)
     patterns += [("GET", re.compile(re.escape(base) + r"/[^/]+")) for base in STATUS_PATHS.values()]
-    add_error_handlers(app, patterns, logger or Logger(service="api"))
+    add_error_handlers(app, patterns, logger)
     built: list[dict[str, Any]] = []
 
     def document() -> dict[str, Any]:

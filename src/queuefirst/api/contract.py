@@ -116,8 +116,9 @@ DESCRIPTIONS = {
     409: "The row exists, a parent or referenced row does not, or the entity's rules refuse it now.",
     413: "The body is larger than the api accepts.",
     415: "A body that is not application/json.",
-    422: "A field, parameter or body that does not fit; `field` names it.",
-    500: "A fault of ours, logged.",
+    422: "A field, parameter or body that does not fit; `field` names it (`token.sub`: the "
+    "token's subject, which cannot be an id).",
+    500: "A fault of ours, or a token whose issuer is misconfigured (the claim named); logged.",
     503: "The database or the queue is unavailable; retry.",
 }
 

@@ -27,7 +27,7 @@ from queuefirst.model.decider import Decider
 from queuefirst.model.entity import Entity
 from queuefirst.model.http_routes import STATUS_PATHS
 from queuefirst.model.payloads import PayloadError, validate_key, validate_payload
-from queuefirst.model.principal import USERS, Principal
+from queuefirst.model.principal import USERS, Principal, UnusableClaim
 from queuefirst.model.registry import Registry
 from queuefirst.model.working import StoredRow, Working
 from queuefirst.runtime.sender import CommandSender
@@ -83,7 +83,7 @@ class ApiService:
         body = dict(body)
         # An end user's own row (a customer's) is named by their subject unless the body names it.
         own_row = not principal.is_operator and entity.access.owner is Owner.SELF
-        default_key = principal.subject if own_row else None
+        default_key = _own_id(principal) if own_row else None
         key = _checked_key(body.pop("id", None) or default_key or str(self.mint_id()))
         self.reach.check_new_row(principal, entity, key)
         payload = _validated(entity, CREATE, body)
@@ -261,3 +261,11 @@ def _checked_key(key: str) -> str:
         return validate_key(key)
     except PayloadError as error:
         raise Invalid(error.message, field=error.field) from error
+
+
+def _own_id(principal: Principal) -> str:
+    try:
+        return principal.own_id()
+    except UnusableClaim as error:
+        # The request's own token is at fault; `token.` keeps the claim apart from a body field.
+        raise Invalid(error.message, field=f"token.{error.claim}") from error
