@@ -233,3 +233,15 @@ def test_an_operator_name_no_command_could_record_is_a_logged_500_and_sends_noth
     assert page.status == 500 and "claim username" in page.text
     assert [r for r in caplog.records if r.levelname == "ERROR" and getattr(r, "claim", None) == "username"]
     assert receive_event(sqs_client, shop_queues["customers"], wait=0)["Records"] == []
+
+
+def test_the_console_offers_every_action_with_a_route_and_no_internal_one(
+    call: Call, apply: Callable[[str], None]
+) -> None:
+    tea = {"id": "tea", "sku": "TEA-1", "name": "Tea", "price_minor": "450", "currency": "EUR"}
+    assert call("POST", "/admin/x/products", tea).status == 202
+    apply("products")
+    detail = call("GET", "/admin/x/products/tea").text
+    assert "/actions/restock" in detail and "/actions/reserve" not in detail  # reserve: items ask it
+    assert call("POST", "/admin/x/products/tea/actions/reserve", {"quantity": "1"}).status == 404
+    assert call("POST", "/admin/x/products/tea/actions/restock", {"quantity": "1"}).status == 202

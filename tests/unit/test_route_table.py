@@ -18,6 +18,7 @@ from queuefirst.api.app import build_resolver
 from queuefirst.api.contract import GATEWAY_STATUSES
 from queuefirst.api.service import ApiService
 from queuefirst.api.versioning import VersionClock
+from queuefirst.model.actions import Audience
 from queuefirst.model.http_routes import HttpRoute, RouteKind, api_routes
 from queuefirst.model.principal import OPERATORS, USERS
 from queuefirst.model.registry import Registry
@@ -101,7 +102,10 @@ def test_an_action_declared_in_its_entity_reaches_the_registrations_the_405s_and
 
 
 def test_each_action_is_routed_as_its_audience_says() -> None:
+    """Each decorator declares its action's audience, and the route table reads it (`actors`)."""
     registry = club()
+    audiences = {name: action.audience for name, action in registry["members"].actions.items()}
+    assert audiences == {"rename": Audience.END_USERS, "ban": Audience.OPERATORS, "poke": Audience.INTERNAL}
     table = {r.key: r for r in api_routes(registry)}
     assert table["POST /members/{key}/rename"].authorizer == USERS
     assert table["POST /members/{key}/ban"].authorizer == OPERATORS  # even on rows end users own

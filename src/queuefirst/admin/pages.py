@@ -24,6 +24,7 @@ from queuefirst.api.errors import ApiError, Invalid, NotFound
 from queuefirst.api.service import Accepted, ApiService
 from queuefirst.model.command import PENDING, Producer
 from queuefirst.model.entity import Entity
+from queuefirst.model.http_routes import actors
 from queuefirst.model.payloads import action_body_model, create_body_model, patch_body_model
 from queuefirst.model.validation import is_id
 
@@ -106,10 +107,11 @@ class DataPages:
             for child in declared.children
         }
         history = self.service.reader.history(conn, declared, key)
+        # An operator takes every action that has a route; internal ones are other entities' to ask.
         actions = {
             name: self._action_form(declared, key, name)
             for name, action in declared.actions.items()
-            if action.public
+            if actors(declared, action) is not None
         }
         return Response(
             200,
@@ -200,7 +202,7 @@ class DataPages:
     def act(self, request: Request, operator: Operator, entity: str, key: str, action: str) -> Response:
         declared = self.entity(entity)
         checked_key(key)
-        if action not in declared.actions or not declared.actions[action].public:
+        if action not in declared.actions or actors(declared, declared.actions[action]) is None:
             raise NotFound(f"{entity} has no action {action!r}", field="action")
         form = self._action_form(declared, key, action, dict(request.form))
         try:

@@ -25,9 +25,9 @@ from queuefirst.model.access import Owner
 from queuefirst.model.command import CREATE, DELETE, REJECTED, UPDATE, Command, Producer
 from queuefirst.model.decider import Decider
 from queuefirst.model.entity import Entity
-from queuefirst.model.http_routes import STATUS_PATHS
+from queuefirst.model.http_routes import STATUS_PATHS, actors
 from queuefirst.model.payloads import PayloadError, validate_key, validate_payload
-from queuefirst.model.principal import USERS, Principal, UnusableClaim
+from queuefirst.model.principal import OPERATORS, USERS, Principal, UnusableClaim
 from queuefirst.model.registry import Registry
 from queuefirst.model.working import StoredRow, Working
 from queuefirst.runtime.sender import CommandSender
@@ -134,9 +134,10 @@ class ApiService:
         *,
         principal: Principal,
     ) -> Accepted:
-        if action not in entity.actions or not entity.actions[action].public:
+        takers = actors(entity, entity.actions[action]) if action in entity.actions else None
+        if takers is None:
             raise NotFound(f"{entity.name} has no action {action!r}", field="action")
-        if entity.actions[action].operators_only and not principal.is_operator:
+        if takers == OPERATORS and not principal.is_operator:
             raise NotFound(f"{entity.name}.{action} is the operators' action", field="action")
         payload = _validated(entity, action, body)
         row = self._require(principal, entity, key)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
-from queuefirst.model.actions import Action
+from queuefirst.model.actions import Action, Audience
 from queuefirst.model.entity import Entity
 from queuefirst.model.names import admin_function_name, api_function_name
 from queuefirst.model.principal import OPERATORS, USERS
@@ -132,9 +132,14 @@ def writers(entity: Entity) -> str:
     return USERS if entity.access.users_write else OPERATORS
 
 
-def actors(entity: Entity, action: Action) -> str:
-    """The authorizer of an action's route: an operator action is operators' even on owned rows."""
-    return OPERATORS if action.operators_only else writers(entity)
+def actors(entity: Entity, action: Action) -> str | None:
+    """Who takes an action, as the authorizer of its route; None for an internal action (no route:
+    only other entities ask for it). The one reading of an action's audience: the routes, the
+    api's check and the console's forms all ask it."""
+    if action.audience is Audience.INTERNAL:
+        return None
+    # An operators' action is theirs even on rows end users own; any other, the row's writers'.
+    return OPERATORS if action.audience is Audience.OPERATORS else writers(entity)
 
 
 def _api_route(
@@ -166,13 +171,12 @@ def entity_routes(entity: Entity, function: str) -> list[HttpRoute]:
         _api_route(RouteKind.UPDATE, "PATCH", row, function, writer, entity),
         _api_route(RouteKind.DELETE, "DELETE", row, function, writer, entity),
     ]
-    routes += [
-        _api_route(
-            RouteKind.ACTION, "POST", f"{row}/{action.name}", function, actors(entity, action), entity, name
-        )
-        for name, action in entity.actions.items()
-        if action.public
-    ]
+    for name, action in entity.actions.items():
+        authorizer = actors(entity, action)
+        if authorizer is not None:
+            routes.append(
+                _api_route(RouteKind.ACTION, "POST", f"{row}/{name}", function, authorizer, entity, name)
+            )
     return routes
 
 
