@@ -214,3 +214,34 @@ def test_an_operator_action_cascades_through_the_queues(call: Call, apply: Calla
     order = call("GET", "/admin/x/orders/o-1").text
     assert "cancelled" in order and "customer suspended: fraud" in order
     assert re.search(r"worker\s*<span class=\"principal\">customers</span>", order)
+
+
+def test_an_id_is_matched_whole_as_the_api_and_the_worker_match_it(call: Call) -> None:
+    """`ann` followed by a newline is no id: `re.match` with `$` let it through (it ends the line)."""
+    page = call("GET", "/admin/x/orders", query="after=ann%0A")  # (a parent filter is trimmed)
+    assert page.status == 422 and "is not an id" in page.text
+    assert call("POST", "/admin/x/customers", {**ANN, "id": "ann\n"}).status == 422
+    detail = call("GET", "/admin/x/customers/ann%0A")
+    assert detail.status == 404 and "is not an id" in detail.text
+
+
+def test_an_operator_name_no_command_could_record_is_a_logged_500_and_sends_nothing(
+    call: Call, sqs_client: Any, shop_queues: dict[str, EntityQueues], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The history records who sent each command; PostgreSQL holds no NUL: the issuer is at fault."""
+    page = call("POST", "/admin/x/customers", ANN, claims={**CLAIMS, "username": "ali\x00ce"})
+    assert page.status == 500 and "claim username" in page.text
+    assert [r for r in caplog.records if r.levelname == "ERROR" and getattr(r, "claim", None) == "username"]
+    assert receive_event(sqs_client, shop_queues["customers"], wait=0)["Records"] == []
+
+
+def test_the_console_offers_every_action_with_a_route_and_no_internal_one(
+    call: Call, apply: Callable[[str], None]
+) -> None:
+    tea = {"id": "tea", "sku": "TEA-1", "name": "Tea", "price_minor": "450", "currency": "EUR"}
+    assert call("POST", "/admin/x/products", tea).status == 202
+    apply("products")
+    detail = call("GET", "/admin/x/products/tea").text
+    assert "/actions/restock" in detail and "/actions/reserve" not in detail  # reserve: items ask it
+    assert call("POST", "/admin/x/products/tea/actions/reserve", {"quantity": "1"}).status == 404
+    assert call("POST", "/admin/x/products/tea/actions/restock", {"quantity": "1"}).status == 202

@@ -22,7 +22,7 @@ from queuefirst.local.issuer import LocalIssuer
 from queuefirst.local.queues import EntityQueues
 from queuefirst.local.routing import RouteTable, Routing
 from queuefirst.local.runtime import RuntimePool
-from queuefirst.model.http_routes import DEFAULT_ROUTE, HttpRoute
+from queuefirst.model.http_routes import DEFAULT_ROUTE, HttpRoute, RouteKind
 from queuefirst.model.principal import USERS
 from tests.helpers import receive_event
 from tests.http_client import RawClient
@@ -147,8 +147,10 @@ def test_an_authorized_routes_event_conforms_to_aws_with_the_claims_where_aws_pu
     """The sample's route names scopes (its `scopes` is a list); a route naming none gets null."""
     issuer = LocalIssuer(tmp_path, "notes")
     routes = [
-        HttpRoute("GET", "/things/{key}", "echo", USERS, scopes=("aws.cognito.signin.user.admin",)),
-        HttpRoute("ANY", DEFAULT_ROUTE, "echo", USERS),
+        HttpRoute(
+            "GET", "/things/{key}", "echo", USERS, RouteKind.READ, scopes=("aws.cognito.signin.user.admin",)
+        ),
+        HttpRoute("ANY", DEFAULT_ROUTE, "echo", USERS, RouteKind.DEFAULT),
     ]
     routing = Routing(RouteTable(routes), {"echo": pool_invoke(echo_pool)}, issuer.authorizers())
     server = start_gateway(echo_pool, routing=routing)

@@ -196,9 +196,12 @@ def attempts(world: World, target: str) -> list[Attempt]:
                         f"create {entity.name} under", "POST", base, body=under, field=entity.parent_field
                     )
                 )
-        for action in (a for a in entity.actions.values() if a.public):
+        for action in entity.actions.values():
+            takers = actors(entity, action)
+            if takers is None:
+                continue  # no route
             body = valid_body(action_body_model(action))
-            status = 401 if actors(entity, action) == OPERATORS else 404
+            status = 401 if takers == OPERATORS else 404
             found.append(
                 Attempt(
                     f"{action.name} {entity.name}",

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from queuefirst.local.routing import RouteTable
 from queuefirst.model.access import OWNED_BY_SELF, OWNED_THROUGH_PARENT, Access
 from queuefirst.model.entity import Entity
-from queuefirst.model.http_routes import DEFAULT_ROUTE, HttpRoute, api_routes
+from queuefirst.model.http_routes import DEFAULT_ROUTE, HttpRoute, RouteKind, api_routes
 from queuefirst.model.principal import OPERATORS, USERS
 from queuefirst.model.registry import Registry, RegistryError
 
@@ -70,11 +70,11 @@ def test_ownership_through_a_parent_needs_an_owned_parent() -> None:
 
 
 ROUTES = [
-    HttpRoute("GET", "/orders/{key}", "api", USERS),
-    HttpRoute("GET", "/orders/special", "api", None),
-    HttpRoute("ANY", "/orders/{key}", "api", OPERATORS),
-    HttpRoute("GET", "/admin/{proxy+}", "admin", OPERATORS),
-    HttpRoute("ANY", DEFAULT_ROUTE, "api", USERS),
+    HttpRoute("GET", "/orders/{key}", "api", USERS, RouteKind.READ),
+    HttpRoute("GET", "/orders/special", "api", None, RouteKind.PUBLIC_DOC),
+    HttpRoute("ANY", "/orders/{key}", "api", OPERATORS, RouteKind.UPDATE),
+    HttpRoute("GET", "/admin/{proxy+}", "admin", OPERATORS, RouteKind.CONSOLE_VIEW),
+    HttpRoute("ANY", DEFAULT_ROUTE, "api", USERS, RouteKind.DEFAULT),
 ]
 
 

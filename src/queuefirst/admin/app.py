@@ -22,6 +22,7 @@ from queuefirst.admin.pages import DataPages
 from queuefirst.admin.render import BASE, STATIC, render
 from queuefirst.api.errors import ApiError, InternalError, Unavailable
 from queuefirst.model.errors import QueueUnavailable, StoreUnavailable
+from queuefirst.model.principal import MisissuedClaim
 
 PROTECTED = BASE + "/x"
 # Words of the console's own paths: an entity may not be named like one.
@@ -111,7 +112,13 @@ class Console:
         return Response(200, render("shell.html", app=self.app, registry=self.entities))
 
     def _protected(self, request: Request, event: dict[str, Any], rest: str) -> Response:
-        operator = operator_of(event, self.issuer)
+        try:
+            operator = operator_of(event, self.issuer)
+        except MisissuedClaim as error:
+            # Commands record their operator: a name no row can hold is the issuer's to fix.
+            if self.logger is not None:
+                self.logger.error(error.message, extra={"claim": error.claim, "path": request.path})
+            return error_page(InternalError(f"internal error: {error.message}; it has been logged"))
         bearer = bearer_token(request.header("authorization"))
         if operator is None or bearer is None:
             return _status_page(401, "Sign in first.", headers={"WWW-Authenticate": "Bearer"})

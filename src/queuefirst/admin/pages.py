@@ -10,7 +10,6 @@ applied or rejected it. The producer is `admin` with the operator's name.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -25,9 +24,10 @@ from queuefirst.api.errors import ApiError, Invalid, NotFound
 from queuefirst.api.service import Accepted, ApiService
 from queuefirst.model.command import Producer, Status
 from queuefirst.model.entity import Entity
-from queuefirst.model.payloads import ID_PATTERN, action_body_model, create_body_model, patch_body_model
+from queuefirst.model.http_routes import actors
+from queuefirst.model.payloads import action_body_model, create_body_model, patch_body_model
+from queuefirst.model.validation import is_id
 
-_ID = re.compile(ID_PATTERN)
 CHILDREN_SHOWN = 10
 PRODUCER_KIND = "admin"
 
@@ -57,7 +57,8 @@ def validated(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
 
 
 def checked_key(key: str) -> str:
-    if not _ID.match(key):
+    # The api's and the worker's check (a whole match), so no page takes an id they refuse.
+    if not is_id(key):
         raise NotFound(f"{key!r} is not an id", field="id")
     return key
 
@@ -84,7 +85,7 @@ class DataPages:
         after = request.query.get("after") or None
         parent_id = request.query.get(declared.parent_field or "", "").strip() or None
         for name, value in (("after", after), (declared.parent_field or "", parent_id)):
-            if value is not None and not _ID.match(value):
+            if value is not None and not is_id(value):
                 raise Invalid(f"{value!r} is not an id", field=name)
         with self.service.database.reading() as conn:
             page = self.service.reader.list(
@@ -108,10 +109,11 @@ class DataPages:
                 for child in declared.children
             }
             history = self.service.reader.history(conn, declared, key)
+        # An operator takes every action that has a route; internal ones are other entities' to ask.
         actions = {
             name: self._action_form(declared, key, name)
             for name, action in declared.actions.items()
-            if action.public
+            if actors(declared, action) is not None
         }
         return Response(
             200,
@@ -202,7 +204,7 @@ class DataPages:
     def act(self, request: Request, operator: Operator, entity: str, key: str, action: str) -> Response:
         declared = self.entity(entity)
         checked_key(key)
-        if action not in declared.actions or not declared.actions[action].public:
+        if action not in declared.actions or actors(declared, declared.actions[action]) is None:
             raise NotFound(f"{entity} has no action {action!r}", field="action")
         form = self._action_form(declared, key, action, dict(request.form))
         try:

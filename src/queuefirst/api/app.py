@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from re import Match
 from typing import Any
@@ -18,14 +17,9 @@ from queuefirst.api.auth import authenticator
 from queuefirst.api.body import check_body
 from queuefirst.api.docs import swagger_page
 from queuefirst.api.errors import ApiError
-from queuefirst.api.routes import (
-    add_command_routes,
-    add_entity_routes,
-    add_error_handlers,
-    json_response,
-)
+from queuefirst.api.routes import add_api_routes, add_error_handlers, json_response
 from queuefirst.api.service import ApiService
-from queuefirst.model.http_routes import STATUS_PATHS
+from queuefirst.model.http_routes import DOCS_PATH, OPENAPI_PATH, RouteKind, api_routes, path_pattern
 from queuefirst.runtime.telemetry import count_per_version, timed
 from queuefirst.store.revision import is_probe
 
@@ -52,21 +46,13 @@ def build_resolver(
 ) -> APIGatewayHttpResolver:
     """`issuers`: the issuer each authorizer trusts, where known (then a token's `iss` must match)."""
     app = Resolver(enable_validation=True)
-    authenticate = authenticator(app, issuers or {})
-    patterns: list[tuple[str, re.Pattern[str]]] = []
-    for entity in service.registry.values():
-        add_entity_routes(app, service, entity, page_limit_max, authenticate)
-        base = re.escape(f"/{entity.name}")
-        patterns += [("GET", re.compile(base)), ("POST", re.compile(base))]
-        patterns += [(m, re.compile(base + r"/[^/]+")) for m in ("GET", "PATCH", "DELETE")]
-        patterns += [
-            ("POST", re.compile(base + r"/[^/]+/" + re.escape(a)))
-            for a, action in entity.actions.items()
-            if action.public
-        ]
-    add_command_routes(app, service, authenticate)
-    patterns += [("GET", re.compile(re.escape(base) + r"/[^/]+")) for base in STATUS_PATHS.values()]
-    add_error_handlers(app, patterns, logger or Logger(service="api"))
+    logger = logger or Logger(service="api")
+    authenticate = authenticator(app, issuers or {}, logger)
+    routes = api_routes(service.registry)
+    add_api_routes(app, service, routes, page_limit_max, authenticate)
+    # A path the table routes, with a method it does not: 405 and the methods it has (Allow).
+    patterns = [(r.method, path_pattern(r.path)) for r in routes if r.kind is not RouteKind.DEFAULT]
+    add_error_handlers(app, patterns, logger)
     built: list[dict[str, Any]] = []
 
     def document() -> dict[str, Any]:
@@ -78,14 +64,17 @@ def build_resolver(
             built.append(openapi_document(app, service.registry, title=title))
         return built[0]
 
-    @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> Any:
         return json_response(200, document())
 
-    @app.get("/docs", include_in_schema=False)
     def docs() -> Response[str]:
         return Response(200, content_types.TEXT_HTML, swagger_page(document()))
 
+    # The contract and its page, at the addresses the table gives them (a KeyError names a new one).
+    pages: dict[str, Callable[[], Any]] = {OPENAPI_PATH: openapi, DOCS_PATH: docs}
+    for route in routes:
+        if route.kind is RouteKind.PUBLIC_DOC:
+            app.route(route.path, route.method, include_in_schema=False)(pages[route.path])
     return app
 
 

@@ -1,14 +1,15 @@
 """The OpenAPI document: Powertools' paths and request bodies, with every answer spelled out.
 
 Powertools derives the operations, parameters and request bodies from the
-route signatures; what it cannot know is added here from the registry and
-the one error table: each operation's success body (a row, a page, the 202
-receipt, a command's status), every error status it can answer in the one
-error body, the gateway's own answers in API Gateway's shape, links from
+route signatures; the rest comes from the route table
+(`queuefirst.model.http_routes`), which gives each operation its kind, its
+statuses and its authorizer: the success body its kind returns (a row, a
+page, the 202 receipt, a command's status), every status it answers in the
+one error body, the gateway's own answers in API Gateway's shape, links from
 each 202 to its command's status (schemathesis' stateful phase follows them),
 the api's refusal of NUL in text, which PostgreSQL cannot store, and each
-operation's security: the bearer token of the population its route admits
-(`queuefirst.model.http_routes`), refused with the gateway's 401.
+operation's security: the bearer token of the population its route admits,
+refused with the gateway's 401.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from pydantic import BaseModel
 
-from queuefirst.api.errors import ERRORS, Conflict, NotFound
+from queuefirst.api.errors import ERRORS
 from queuefirst.model.command import Status
-from queuefirst.model.http_routes import STATUS_PATHS, api_routes
+from queuefirst.model.http_routes import UNAUTHORIZED as UNAUTHORIZED_STATUS
+from queuefirst.model.http_routes import HttpRoute, RouteKind, api_routes
 from queuefirst.model.payloads import row_model
 from queuefirst.model.principal import OPERATORS, USERS
 from queuefirst.model.registry import Registry
@@ -90,7 +92,6 @@ GATEWAY_STATUSES = {
     503: "No api runtime answered within the integration timeout.",
 }
 # A secured route's answer without a valid token (API Gateway's JWT authorizer, or the gateway).
-UNAUTHORIZED_STATUS = 401
 UNAUTHORIZED = "No valid token for this route's authorizer (see the security scheme)."
 SECURITY_SCHEMES = {
     USERS: {
@@ -108,16 +109,15 @@ SECURITY_SCHEMES = {
         "`queuefirst token operator <name>`). An end user's token never passes.",
     },
 }
-# What any route may answer: a body is checked wherever one is sent (see api/body.py).
-COMMON_ERRORS = frozenset({400, 413, 415, 422, 500, 503})
 DESCRIPTIONS = {
     400: "The body is not JSON, not UTF-8, or nested too deep.",
     404: "No such row.",
     409: "The row exists, a parent or referenced row does not, or the entity's rules refuse it now.",
     413: "The body is larger than the api accepts.",
     415: "A body that is not application/json.",
-    422: "A field, parameter or body that does not fit; `field` names it.",
-    500: "A fault of ours, logged.",
+    422: "A field, parameter or body that does not fit; `field` names it (`token.sub`: the "
+    "token's subject, which cannot be an id).",
+    500: "A fault of ours, or a token whose issuer is misconfigured (the claim named); logged.",
     503: "The database or the queue is unavailable; retry.",
 }
 
@@ -147,64 +147,48 @@ def openapi_document(app: APIGatewayHttpResolver, registry: Registry, *, title: 
             "additionalProperties": False,
         }
     document["components"]["securitySchemes"] = SECURITY_SCHEMES
-    authorizers = {(r.method.lower(), r.path): r.authorizer for r in api_routes(registry)}
+    routes = {(r.method.lower(), r.path): r for r in api_routes(registry)}
+    # A 202 links to the status route of the population that sent it.
     status_operations = {
-        kind: document["paths"][f"{base}/{{command_id}}"]["get"]["operationId"]
-        for kind, base in STATUS_PATHS.items()
+        r.authorizer: document["paths"][r.path][r.method.lower()]["operationId"]
+        for r in routes.values()
+        if r.kind is RouteKind.COMMAND_STATUS
     }
     for path, item in document["paths"].items():
         for method, operation in item.items():
-            authorizer = authorizers[method, path]
-            success, body, errors = _answers(path, method, registry)
-            # A 202 links to the status route of the population that sent it.
-            status_operation = status_operations[authorizer or USERS]
-            operation["responses"] = _responses(success, body, errors, status_operation)
-            if authorizer is not None:
-                operation["security"] = [{authorizer: []}]
-                operation["responses"][str(UNAUTHORIZED_STATUS)] = {
-                    "description": UNAUTHORIZED,
-                    "content": _json(_ref("GatewayError")),
-                }
+            route = routes[method, path]
+            operation["responses"] = _responses(route, _success_body(route, registry), status_operations)
+            if route.authorizer is not None:
+                operation["security"] = [{route.authorizer: []}]
         for operation in item.values():
             _optional_body(operation.get("requestBody"))
             _forbid_nul(schemas, operation.get("requestBody"))
     return document
 
 
-def _answers(path: str, method: str, registry: Registry) -> tuple[int, str, set[int]]:
-    """The success status, its body's schema, and the errors beyond those every route has."""
-    parts = path.strip("/").split("/")
-    if f"/{parts[0]}" in STATUS_PATHS.values():
-        return 200, "CommandStatus", {NotFound.status}  # another's command
-    entity = registry[parts[0]]
-    row = row_model(entity).__name__
-    if len(parts) == 1:
-        # An end user's list or create naming a row out of their reach (a parent, a cursor).
-        reach = {NotFound.status} if entity.access.owned else set()
-        if method == "post":
-            return 202, "Accepted", {Conflict.status} | reach
-        return 200, f"{row}Page", reach
-    if len(parts) == 3:  # a business action
-        return 202, "Accepted", {NotFound.status, Conflict.status}
-    return {
-        "get": (200, row, {NotFound.status}),
-        "patch": (202, "Accepted", {NotFound.status, Conflict.status}),
-        "delete": (202, "Accepted", {NotFound.status}),
-    }[method]
+def _success_body(route: HttpRoute, registry: Registry) -> str:
+    """The schema of what the route's kind answers on success."""
+    if route.kind is RouteKind.COMMAND_STATUS:
+        return "CommandStatus"
+    assert route.entity is not None, f"{route.key}: a {route.kind} route in the document names no entity"
+    row = row_model(registry[route.entity]).__name__
+    return {RouteKind.LIST: f"{row}Page", RouteKind.READ: row}.get(route.kind, "Accepted")
 
 
-def _responses(success: int, body: str, errors: set[int], status_operation: str) -> dict[str, Any]:
+def _responses(route: HttpRoute, body: str, status_operations: dict[str | None, str]) -> dict[str, Any]:
+    success = route.success
+    assert success is not None, f"{route.key} answers no success"
     responses: dict[str, Any] = {
         str(success): {"description": "Accepted" if success == 202 else "OK", "content": _json(_ref(body))}
     }
     if success == 202:
         responses[str(success)]["links"] = {
             "CommandStatus": {
-                "operationId": status_operation,
+                "operationId": status_operations[route.authorizer or USERS],
                 "parameters": {"command_id": "$response.body#/command_id"},
             }
         }
-    answered = errors | COMMON_ERRORS
+    answered = route.statuses - {success, UNAUTHORIZED_STATUS}
     for status in sorted(answered | set(GATEWAY_STATUSES)):
         schemas = [
             _ref(name)
@@ -215,6 +199,12 @@ def _responses(success: int, body: str, errors: set[int], status_operation: str)
         responses[str(status)] = {
             "description": " Or, from the gateway: ".join(t for t in texts if t),
             "content": _json(schemas[0] if len(schemas) == 1 else {"anyOf": schemas}),
+        }
+    if UNAUTHORIZED_STATUS in route.statuses:
+        # In API Gateway's shape, whoever answers it: the authorizer, or the api (api/auth.py).
+        responses[str(UNAUTHORIZED_STATUS)] = {
+            "description": UNAUTHORIZED,
+            "content": _json(_ref("GatewayError")),
         }
     return responses
 
@@ -238,18 +228,26 @@ def _optional_body(request_body: dict[str, Any] | None) -> None:
 
 
 def _forbid_nul(schemas: dict[str, Any], request_body: dict[str, Any] | None) -> None:
-    """Every free-text property of a request body refuses NUL, in the schema as in the api."""
+    """Every free-text string of a request body refuses NUL, in the schema as in the api: nested
+    ones too (a list's items, an object's keys and values), as the one validation refuses them."""
     if not request_body:
         return
     for media in request_body.get("content", {}).values():
         ref = media.get("schema", {}).get("$ref", "")
         target = schemas.get(ref.rsplit("/", 1)[-1], {})
         for prop in target.get("properties", {}).values():
-            for variant in prop.get("anyOf", [prop]):
-                if variant.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(
-                    variant
-                ):
-                    variant["pattern"] = NO_NUL
+            _forbid_nul_within(prop)
+
+
+def _forbid_nul_within(schema: dict[str, Any]) -> None:
+    for variant in schema.get("anyOf", [schema]):
+        if variant.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(variant):
+            variant["pattern"] = NO_NUL
+        if variant.get("type") == "object" and "additionalProperties" in variant:
+            variant.setdefault("propertyNames", {"pattern": NO_NUL})
+        for nested in ("items", "additionalProperties"):
+            if isinstance(variant.get(nested), dict):
+                _forbid_nul_within(variant[nested])
 
 
 def _ref(name: str) -> dict[str, str]:

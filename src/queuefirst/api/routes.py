@@ -1,11 +1,13 @@
-"""HTTP routes for every entity, generated from the registry.
+"""The api's handlers, one per route of the route table (`queuefirst.model.http_routes`).
 
+Each route's kind says what its handler does (list, create, read, ...), its
+entity and action what it does it to, its authorizer which population's
+principal it reads (`queuefirst.api.auth`), its statuses what it answers: the
+same table the gateway, the infrastructure and the OpenAPI document read.
 Powertools' resolver validates bodies and query parameters against the same
-pydantic models the workers use, and serves the OpenAPI document. Route
-functions are built per entity with explicit signatures, because the
-resolver reads its validation rules from them. Each route reads its
-principal as the population its authorizer admits (`queuefirst.api.auth`),
-the same table the gateway and the infrastructure route by.
+pydantic models the workers use, and serves the OpenAPI document. Handlers
+are built with explicit signatures, because the resolver reads its
+validation rules from them.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Callable
-from http import HTTPStatus
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
@@ -37,15 +40,13 @@ from queuefirst.api.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from queuefirst.api.service import ApiService
-from queuefirst.model.actions import Action
+from queuefirst.api.service import Accepted, ApiService
 from queuefirst.model.entity import Entity
 from queuefirst.model.errors import QueueUnavailable, StoreUnavailable
-from queuefirst.model.http_routes import STATUS_PATHS, actors, readers, writers
-from queuefirst.model.payloads import ID_PATTERN, action_body_model, create_body_model, patch_body_model
-from queuefirst.model.principal import LABEL_PREFIX, NotAuthenticated
-
-ACCEPTED = HTTPStatus.ACCEPTED
+from queuefirst.model.http_routes import HttpRoute, RouteKind
+from queuefirst.model.payloads import action_body_model, create_body_model, patch_body_model
+from queuefirst.model.principal import LABEL_PREFIX, USERS, NotAuthenticated, Principal
+from queuefirst.model.validation import ID_PATTERN
 
 
 def json_response(status: int, body: object, headers: dict[str, str] | None = None) -> Response[str]:
@@ -68,109 +69,160 @@ def _kw(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> i
 
 
 KeyPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=128)]
+# Served by the resolver itself (api/app.py): the contract and its page, and the catch-all's 404/405.
+RESOLVERS_OWN = frozenset({RouteKind.PUBLIC_DOC, RouteKind.DEFAULT})
 
 
-def add_entity_routes(
+@dataclass(frozen=True)
+class _Serving:
+    """What a route's handler is made of: the route, its entity, and the service behind it."""
+
+    route: HttpRoute
+    entity_or_none: Entity | None
+    service: ApiService
+    authenticate: Authenticate
+    page_limit_max: int
+
+    @property
+    def entity(self) -> Entity:
+        assert self.entity_or_none is not None, f"{self.route.key} names no entity"
+        return self.entity_or_none
+
+    def principal(self) -> Principal:
+        """The caller, read as the population the route's authorizer admits."""
+        assert self.route.authorizer is not None, f"{self.route.key} has no authorizer"
+        return self.authenticate(self.route.authorizer)
+
+    def accepted(self, accepted: Accepted) -> Response[str]:
+        """A write's success, as the table gives it (202), with the command's receipt."""
+        assert self.route.success is not None, f"{self.route.key} answers no success"
+        return json_response(self.route.success, accepted.body())
+
+
+Handler = tuple[Callable[..., Any], str]  # the function, with the signature Powertools reads, and its summary
+
+
+def resolver_rule(path: str) -> str:
+    """A route's path as Powertools writes it: `/orders/{key}` -> `/orders/<key>`."""
+    return re.sub(r"\{(\w+)\}", r"<\1>", path)
+
+
+def add_api_routes(
     app: APIGatewayHttpResolver,
     service: ApiService,
-    entity: Entity,
+    routes: Iterable[HttpRoute],
     page_limit_max: int,
     authenticate: Authenticate,
 ) -> None:
-    base = f"/{entity.name}"
-    create_model = create_body_model(entity)
-    patch_model = patch_body_model(entity)
-    tags = [entity.name]
-    reader, writer = readers(entity), writers(entity)
+    """One handler per route of the table (`queuefirst.model.http_routes`), made by its kind."""
+    for route in routes:
+        if route.kind in RESOLVERS_OWN:
+            continue
+        entity = service.registry[route.entity] if route.entity else None
+        serving = _Serving(route, entity, service, authenticate, page_limit_max)
+        handler, summary = _HANDLERS[route.kind](serving)
+        tags = [route.entity] if route.entity else ["commands"]
+        app.route(resolver_rule(route.path), route.method, tags=tags, summary=summary)(handler)
 
-    def create(body: BaseModel) -> Response[str]:
-        payload = body.model_dump(mode="json", exclude_unset=True)
-        accepted = service.create(entity, payload, principal=authenticate(writer))
-        return json_response(ACCEPTED, accepted.body())
 
-    def update(key: str, body: BaseModel) -> Response[str]:
-        payload = body.model_dump(mode="json", exclude_unset=True)
-        accepted = service.update(entity, key, payload, principal=authenticate(writer))
-        return json_response(ACCEPTED, accepted.body())
-
-    def delete(key: str) -> Response[str]:
-        return json_response(ACCEPTED, service.delete(entity, key, principal=authenticate(writer)).body())
-
-    def get(key: str) -> dict[str, Any]:
-        return service.get(entity, key, principal=authenticate(reader))
+def _list(serving: _Serving) -> Handler:
+    entity = serving.entity
 
     def list_(limit: int, after: str | None = None, **filters: str | None) -> dict[str, Any]:
         parent_id = filters.get(entity.parent_field) if entity.parent_field else None
-        principal = authenticate(reader)
-        page = service.list(entity, limit=limit, after=after, parent_id=parent_id, principal=principal)
+        principal = serving.principal()
+        page = serving.service.list(
+            entity, limit=limit, after=after, parent_id=parent_id, principal=principal
+        )
         return {"items": page.items, "next_after": page.next_after}
 
-    key = _kw("key", KeyPath)
-    list_params = [
-        _kw("limit", Annotated[int, Query(ge=1, le=page_limit_max)], 50),
+    params = [
+        _kw("limit", Annotated[int, Query(ge=1, le=serving.page_limit_max)], 50),
         _kw("after", Annotated[str | None, Query(pattern=ID_PATTERN, max_length=128)], None),
     ]
     if entity.parent_field:
         filter_type = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=128)]
-        list_params.append(_kw(entity.parent_field, filter_type, None))
-
-    app.post(base, tags=tags, summary=f"Create a {entity.name} row (queued)")(
-        _signature(create, [_kw("body", Annotated[create_model, Body(embed=False)])])
-    )
-    app.patch(f"{base}/<key>", tags=tags, summary=f"Update fields of a {entity.name} row (queued)")(
-        _signature(update, [key, _kw("body", Annotated[patch_model, Body(embed=False)])])
-    )
-    app.delete(f"{base}/<key>", tags=tags, summary=f"Delete a {entity.name} row (queued, cascades)")(
-        _signature(delete, [key])
-    )
-    app.get(f"{base}/<key>", tags=tags, summary=f"Read a {entity.name} row")(_signature(get, [key]))
-    app.get(base, tags=tags, summary=f"List {entity.name} rows")(_signature(list_, list_params))
-    for action in (a for a in entity.actions.values() if a.public):
-        add_action_route(app, service, entity, action, authenticate)
+        params.append(_kw(entity.parent_field, filter_type, None))
+    return _signature(list_, params), f"List {entity.name} rows"
 
 
-def add_action_route(
-    app: APIGatewayHttpResolver,
-    service: ApiService,
-    entity: Entity,
-    action: Action,
-    authenticate: Authenticate,
-) -> None:
+def _create(serving: _Serving) -> Handler:
+    entity = serving.entity
+
+    def create(body: BaseModel) -> Response[str]:
+        payload = body.model_dump(mode="json", exclude_unset=True)
+        return serving.accepted(serving.service.create(entity, payload, principal=serving.principal()))
+
+    body = _kw("body", Annotated[create_body_model(entity), Body(embed=False)])
+    return _signature(create, [body]), f"Create a {entity.name} row (queued)"
+
+
+def _read(serving: _Serving) -> Handler:
+    def get(key: str) -> dict[str, Any]:
+        return serving.service.get(serving.entity, key, principal=serving.principal())
+
+    return _signature(get, [_kw("key", KeyPath)]), f"Read a {serving.entity.name} row"
+
+
+def _update(serving: _Serving) -> Handler:
+    entity = serving.entity
+
+    def update(key: str, body: BaseModel) -> Response[str]:
+        payload = body.model_dump(mode="json", exclude_unset=True)
+        return serving.accepted(serving.service.update(entity, key, payload, principal=serving.principal()))
+
+    params = [_kw("key", KeyPath), _kw("body", Annotated[patch_body_model(entity), Body(embed=False)])]
+    return _signature(update, params), f"Update fields of a {entity.name} row (queued)"
+
+
+def _delete(serving: _Serving) -> Handler:
+    def delete(key: str) -> Response[str]:
+        return serving.accepted(serving.service.delete(serving.entity, key, principal=serving.principal()))
+
+    return _signature(delete, [_kw("key", KeyPath)]), f"Delete a {serving.entity.name} row (queued, cascades)"
+
+
+def _action(serving: _Serving) -> Handler:
     """POST /<entity>/<id>/<action>: the action's input in the body, queued like every write."""
-    kind = actors(entity, action)
+    entity = serving.entity
+    assert serving.route.action is not None, f"{serving.route.key} names no action"
+    action = entity.actions[serving.route.action]
 
     def act(key: str, body: BaseModel | None = None) -> Response[str]:
         payload = body.model_dump(mode="json", exclude_unset=True) if body is not None else {}
-        accepted = service.act(entity, key, action.name, payload, principal=authenticate(kind))
-        return json_response(ACCEPTED, accepted.body())
+        principal = serving.principal()
+        return serving.accepted(serving.service.act(entity, key, action.name, payload, principal=principal))
 
     model = action_body_model(action)
     body_type: Any = model if model.model_fields else model | None
-    params = [
-        _kw("key", KeyPath),
-        _kw("body", Annotated[body_type, Body(embed=False)], inspect.Parameter.empty),
-    ]
-    if not action.input.model_fields:
-        params[1] = _kw("body", Annotated[body_type, Body(embed=False)], None)
+    # An action without input may be sent without a body.
+    default = None if not action.input.model_fields else inspect.Parameter.empty
     act.__name__ = f"{entity.name}_{action.name}"
-    app.post(f"/{entity.name}/<key>/{action.name}", tags=[entity.name], summary=action.summary)(
-        _signature(act, params)
-    )
+    params = [_kw("key", KeyPath), _kw("body", Annotated[body_type, Body(embed=False)], default)]
+    return _signature(act, params), action.summary
 
 
-def add_command_routes(app: APIGatewayHttpResolver, service: ApiService, authenticate: Authenticate) -> None:
-    """Each population's status route: an end user reads the status of their own commands."""
-    import uuid
+def _command_status(serving: _Serving) -> Handler:
+    """A population's status route: an end user reads the status of their own commands."""
+    kind = serving.route.authorizer or USERS
 
-    for kind, base in STATUS_PATHS.items():
+    def status(command_id: uuid.UUID) -> dict[str, Any]:
+        return serving.service.command_status(command_id, principal=serving.principal())
 
-        def status(command_id: uuid.UUID, kind: str = kind) -> dict[str, Any]:
-            return service.command_status(command_id, principal=authenticate(kind))
+    status.__name__ = f"{LABEL_PREFIX[kind]}_command_status"
+    params = [_kw("command_id", Annotated[uuid.UUID, Path()])]
+    return _signature(status, params), f"Status of a queued command ({kind})"
 
-        status.__name__ = f"{LABEL_PREFIX[kind]}_command_status"
-        app.get(f"{base}/<command_id>", tags=["commands"], summary=f"Status of a queued command ({kind})")(
-            _signature(status, [_kw("command_id", Annotated[uuid.UUID, Path()])])
-        )
+
+_HANDLERS: dict[RouteKind, Callable[[_Serving], Handler]] = {
+    RouteKind.LIST: _list,
+    RouteKind.CREATE: _create,
+    RouteKind.READ: _read,
+    RouteKind.UPDATE: _update,
+    RouteKind.DELETE: _delete,
+    RouteKind.ACTION: _action,
+    RouteKind.COMMAND_STATUS: _command_status,
+}
 
 
 def _api_error(error: ApiError) -> Response[str]:

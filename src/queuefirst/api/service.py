@@ -25,9 +25,9 @@ from queuefirst.model.access import Owner
 from queuefirst.model.command import CREATE, DELETE, UPDATE, Command, Producer, Status
 from queuefirst.model.decider import Decider
 from queuefirst.model.entity import Entity
-from queuefirst.model.http_routes import STATUS_PATHS
-from queuefirst.model.payloads import PayloadError, validate_payload
-from queuefirst.model.principal import USERS, Principal
+from queuefirst.model.http_routes import STATUS_PATHS, actors
+from queuefirst.model.payloads import PayloadError, validate_key, validate_payload
+from queuefirst.model.principal import OPERATORS, USERS, Principal, UnusableClaim
 from queuefirst.model.registry import Registry
 from queuefirst.model.working import StoredRow, Working
 from queuefirst.runtime.sender import CommandSender
@@ -83,8 +83,8 @@ class ApiService:
         body = dict(body)
         # An end user's own row (a customer's) is named by their subject unless the body names it.
         own_row = not principal.is_operator and entity.access.owner is Owner.SELF
-        default_key = principal.subject if own_row else None
-        key = body.pop("id", None) or default_key or str(self.mint_id())
+        default_key = _own_id(principal) if own_row else None
+        key = _checked_key(body.pop("id", None) or default_key or str(self.mint_id()))
         self.reach.check_new_row(principal, entity, key)
         payload = _validated(entity, CREATE, body)
         parent = payload.get(entity.parent_field) if entity.parent_field else None
@@ -137,9 +137,10 @@ class ApiService:
         *,
         principal: Principal,
     ) -> Accepted:
-        if action not in entity.actions or not entity.actions[action].public:
+        takers = actors(entity, entity.actions[action]) if action in entity.actions else None
+        if takers is None:
             raise NotFound(f"{entity.name} has no action {action!r}", field="action")
-        if entity.actions[action].operators_only and not principal.is_operator:
+        if takers == OPERATORS and not principal.is_operator:
             raise NotFound(f"{entity.name}.{action} is the operators' action", field="action")
         payload = _validated(entity, action, body)
         with self.database.reading() as conn:
@@ -254,13 +255,24 @@ class ApiService:
         return Accepted(command.key, command.command_id, STATUS_PATHS[principal.kind])
 
 
+# The worker runs the same validation (`queuefirst.model.payloads`): what is accepted here applies.
 def _validated(entity: Entity, op: str, body: dict[str, Any]) -> dict[str, Any]:
     try:
-        payload = validate_payload(entity, op, body)
+        return validate_payload(entity, op, body)
     except PayloadError as error:
         raise Invalid(error.message, field=error.field) from error
-    for field, value in payload.items():
-        # PostgreSQL text cannot hold NUL: refuse it here rather than poison a queue.
-        if isinstance(value, str) and "\x00" in value:
-            raise Invalid("text may not contain NUL characters", field=field)
-    return payload
+
+
+def _checked_key(key: str) -> str:
+    try:
+        return validate_key(key)
+    except PayloadError as error:
+        raise Invalid(error.message, field=error.field) from error
+
+
+def _own_id(principal: Principal) -> str:
+    try:
+        return principal.own_id()
+    except UnusableClaim as error:
+        # The request's own token is at fault; `token.` keeps the claim apart from a body field.
+        raise Invalid(error.message, field=f"token.{error.claim}") from error

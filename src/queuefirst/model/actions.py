@@ -24,6 +24,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -119,12 +120,19 @@ Decide = Callable[[Row[Any], Any, Meta], Decision]
 Hook = Callable[[Row[Any], Meta], Decision]
 
 
+class Audience(StrEnum):
+    """Who takes an action: declared once, by its decorator, and read everywhere (its route, the
+    api's check, the console's forms) through `queuefirst.model.http_routes.actors`."""
+
+    END_USERS = "end users"  # whoever writes the row: the end users who own it, and operators
+    OPERATORS = "operators"  # operators alone, even on rows end users own (suspending a customer)
+    INTERNAL = "internal"  # no route: only other entities ask for it (a product's reserve)
+
+
 @dataclass(frozen=True)
 class Action:
     name: str
     input: type[BaseModel]
     decide: Decide
     summary: str
-    public: bool = True  # a route of the api; else only other entities ask for it
-    # Its route is for operators even where end users own the row (suspending a customer).
-    operators_only: bool = False
+    audience: Audience = Audience.END_USERS

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from queuefirst.model.access import Access
-from queuefirst.model.actions import Action, Decide, Hook
+from queuefirst.model.actions import Action, Audience, Decide, Hook
 from queuefirst.model.command import BUILT_IN_OPS, OP_PATTERN
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
@@ -122,18 +122,18 @@ class Entity:
 
         Its second parameter's annotation is the action's input model, its
         docstring's first line the summary."""
-        return self._action(decide, public=True)
+        return self._action(decide, Audience.END_USERS)
 
     def operator_action(self, decide: Decide) -> Decide:
         """Register an action only operators may take, even on rows end users own
         (its route requires the operators' authorizer)."""
-        return self._action(decide, public=True, operators_only=True)
+        return self._action(decide, Audience.OPERATORS)
 
     def internal_action(self, decide: Decide) -> Decide:
         """Register an action only other entities ask for (no route of the api)."""
-        return self._action(decide, public=False)
+        return self._action(decide, Audience.INTERNAL)
 
-    def _action(self, decide: Decide, *, public: bool, operators_only: bool = False) -> Decide:
+    def _action(self, decide: Decide, audience: Audience) -> Decide:
         name = decide.__name__
         if not _OP.match(name) or name in BUILT_IN_OPS:
             raise ValueError(
@@ -141,9 +141,7 @@ class Entity:
             )
         if name in self.actions:
             raise ValueError(f"{self.name}: action {name!r} is declared twice")
-        self.actions[name] = Action(
-            name, _input_model(self.name, decide), decide, _summary(decide), public, operators_only
-        )
+        self.actions[name] = Action(name, _input_model(self.name, decide), decide, _summary(decide), audience)
         return decide
 
     def on_create(self, hook: Hook) -> Hook:

@@ -3,9 +3,12 @@
 A create carries every writable field (defaults filled in) plus the parent
 reference; an update carries any non-empty subset of the writable fields and
 never the parent; an action carries its input model. Validation is strict,
-as JSON is: no string passes for a number, no number for a boolean. The
-pydantic models built here are also the api's request bodies, so the OpenAPI
-document and the worker's checks come from one declaration.
+as JSON is: no string passes for a number, no number for a boolean, and no
+text a row cannot hold passes anywhere in a payload
+(`queuefirst.model.validation`). The pydantic models built here are also the
+api's request bodies, so the OpenAPI document and the worker's checks come
+from one declaration; `validate_payload` and `validate_key` are what the api,
+the console and the worker call.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from queuefirst.model.actions import Action
 from queuefirst.model.command import CREATE, DELETE, UPDATE
 from queuefirst.model.entity import Entity
+from queuefirst.model.validation import ID_PATTERN, UNSTORABLE, is_id, unstorable_text
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 IdField = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=128)]
 STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -163,8 +166,24 @@ def validate_action(entity: Entity, op: str, payload: dict[str, Any]) -> dict[st
     return _strict(action.input, payload).model_dump(mode="json")
 
 
+def validate_key(key: str, field: str = "id") -> str:
+    """The id of a new row, whoever named it (a client, an end user's subject, a minted one)."""
+    if not is_id(key):
+        raise PayloadError(field, f"{key!r} is not an id: ids match {ID_PATTERN}")
+    return key
+
+
 def validate_payload(entity: Entity, op: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The payload of `op` on one row of `entity`, validated (a delete carries none)."""
+    validated = _validate_op(entity, op, payload)
+    where = unstorable_text(validated)
+    if where is not None:
+        # Refused here, by the producer, rather than by the database once the command is queued.
+        raise PayloadError(where or "body", UNSTORABLE)
+    return validated
+
+
+def _validate_op(entity: Entity, op: str, payload: dict[str, Any]) -> dict[str, Any]:
     if op == CREATE:
         return validate_create(entity, payload)
     if op == UPDATE:

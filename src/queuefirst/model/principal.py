@@ -14,6 +14,15 @@ Claims read (Cognito's names; the local issuer mints the same):
   (`Producer.principal`); falls back to `sub`.
 - `iss`: checked against the issuer of the route's authorizer where the
   function knows it (a misrouted token is refused, not misread).
+
+The claims are checked here, where they are read, so that no command is
+accepted that its worker cannot apply. A claim that no row could record (NUL:
+commands record who sent them) is the issuer's fault, whatever the request:
+`MisissuedClaim`, which a function answers with a 500 it logs, naming the
+claim. A subject that is no id (`a b`, `../x`, `auth0|123`: issuers other
+than Cognito mint such) is sound until a request would name a row by it (an
+end user creating their own customer row): `own_id` raises `UnusableClaim`,
+which a function answers with a 4xx naming the claim.
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from queuefirst.model.validation import ID_PATTERN, is_id, storable
 
 # The two authorizers (and user pools): every secured route names one.
 USERS = "users"
@@ -40,6 +51,23 @@ class NotAuthenticated(Exception):
     """The request carries no usable principal for its route."""
 
 
+class ClaimError(Exception):
+    """A verified claim that cannot serve: `claim` names it (`sub`, `username`)."""
+
+    def __init__(self, claim: str, message: str) -> None:
+        super().__init__(message)
+        self.claim = claim
+        self.message = message
+
+
+class UnusableClaim(ClaimError):
+    """A sound claim this request cannot use (a subject that is no id naming a row): a 4xx."""
+
+
+class MisissuedClaim(ClaimError):
+    """A claim no request could be served with: the issuer is misconfigured, a logged 500."""
+
+
 @dataclass(frozen=True)
 class Principal:
     kind: str  # USERS or OPERATORS
@@ -55,6 +83,16 @@ class Principal:
         """How commands record who sent them: `user:<sub>`, `operator:<name>`."""
         return f"{LABEL_PREFIX[self.kind]}:{self.subject if self.kind == USERS else self.name}"
 
+    def own_id(self) -> str:
+        """The subject as the id of the row an end user *is* (their customer row)."""
+        if not is_id(self.subject):
+            raise UnusableClaim(
+                "sub",
+                f"the token's subject (claim sub) {self.subject!r} cannot be an id, so no row can be "
+                f"its own: ids match {ID_PATTERN}",
+            )
+        return self.subject
+
 
 def principal_from_claims(kind: str, claims: Mapping[str, Any], issuer: str | None = None) -> Principal:
     """The principal the route's authorizer admitted; `issuer`, where known, must be the token's."""
@@ -65,8 +103,16 @@ def principal_from_claims(kind: str, claims: Mapping[str, Any], issuer: str | No
         raise NotAuthenticated("the token names no subject")
     if issuer is not None and claims.get("iss") != issuer:
         raise NotAuthenticated("the token is not from this route's issuer")
-    name = claims.get("username") or claims.get("cognito:username") or subject
-    return Principal(kind, subject, str(name)[:MAX_SUBJECT_LENGTH])
+    name_claim = next((c for c in ("username", "cognito:username") if claims.get(c)), "sub")
+    name = str(claims[name_claim])[:MAX_SUBJECT_LENGTH]
+    for claim, value in (("sub", subject), (name_claim, name)):
+        if not storable(value):
+            raise MisissuedClaim(
+                claim,
+                f"the {kind}' issuer minted a token whose claim {claim} no row can record "
+                "(NUL, or no UTF-8): check the issuer's configuration",
+            )
+    return Principal(kind, subject, name)
 
 
 def claims_of(event: Mapping[str, Any]) -> Mapping[str, Any] | None:

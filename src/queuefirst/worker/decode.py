@@ -8,16 +8,12 @@ dead-letter queue, where an operator sees why.
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 from pydantic import ValidationError
 
 from queuefirst.model.command import CREATE, Command, Scope
 from queuefirst.model.entity import Entity
-from queuefirst.model.payloads import ID_PATTERN, PayloadError, validate_payload
-
-ID = re.compile(ID_PATTERN)
+from queuefirst.model.payloads import PayloadError, validate_payload
+from queuefirst.model.validation import ID_PATTERN, is_id
 
 
 class Malformed(ValueError):
@@ -35,13 +31,14 @@ def decode(entity: Entity, body: str) -> Command:
         trail = " -> ".join(step.entity for step in command.trail)
         raise Malformed(f"causation trail revisits {entity.name}: {trail} -> {entity.name}")
     _check_lane(entity, command)
-    if command.op == CREATE and not ID.match(command.key):
+    # The producers' own validation, run again: what they accepted applies, what slipped past
+    # them (another producer, an older image) is refused here with the same reason.
+    if command.op == CREATE and not is_id(command.key):
         raise Malformed(f"invalid id {command.key!r}: ids match {ID_PATTERN}")
     try:
         payload = validate_payload(entity, command.op, command.payload)
     except PayloadError as error:
         raise Malformed(f"invalid payload: {error.field}: {error.message}") from error
-    _refuse_nul(payload)
     return command.model_copy(update={"payload": payload})
 
 
@@ -61,15 +58,3 @@ def _check_lane(entity: Entity, command: Command) -> None:
         raise Malformed(
             f"the create names {entity.parent_field}={named} but travels under parent {command.parent}"
         )
-
-
-def _refuse_nul(value: Any) -> None:
-    # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database.
-    if isinstance(value, str) and "\x00" in value:
-        raise Malformed("invalid payload: text may not contain NUL characters")
-    if isinstance(value, dict):
-        for item in value.values():
-            _refuse_nul(item)
-    elif isinstance(value, list):
-        for item in value:
-            _refuse_nul(item)
