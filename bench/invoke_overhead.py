@@ -53,7 +53,7 @@ from queuefirst.local.postgres import scratch_postgres
 from queuefirst.local.rie import rie_binary
 from queuefirst.local.sqs import LocalSqs
 from queuefirst.model.command import Command
-from queuefirst.store.migrate import upgrade
+from queuefirst.schema.upgrade import upgrade
 from shop import application as shop
 
 WARM_CALLS = 300

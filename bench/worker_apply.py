@@ -33,9 +33,9 @@ from sqlalchemy.orm import Session
 from queuefirst.local.postgres import scratch_postgres
 from queuefirst.model.command import Command, Scope
 from queuefirst.runtime.sender import CommandSender
+from queuefirst.schema.upgrade import upgrade
 from queuefirst.store.database import Database
 from queuefirst.store.entity_store import EntityStore
-from queuefirst.store.migrate import upgrade
 from queuefirst.worker.batch import BatchApplier, Message
 from shop import application as shop
 

@@ -27,9 +27,9 @@ from queuefirst.local.rie import rie_binary
 from queuefirst.local.sqs import LocalSqs
 from queuefirst.model.application import Application
 from queuefirst.model.registry import Registry
+from queuefirst.schema.tables import build_schema
+from queuefirst.schema.upgrade import upgrade
 from queuefirst.store.database import Database, conninfo
-from queuefirst.store.migrate import upgrade
-from queuefirst.store.schema import build_schema
 from shop import application as shop_app
 from tests.helpers import forget_received
 

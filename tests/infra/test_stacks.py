@@ -219,7 +219,7 @@ def test_shared_stack_network_database_api(synthesized: Synthesized) -> None:
         "AWS::Lambda::Function",
         {
             "FunctionName": "shop-migrations",
-            "ImageConfig": {"Command": ["queuefirst.functions.migrate.handler"]},
+            "ImageConfig": {"Command": ["queuefirst.schema.function.handler"]},
             "Code": {
                 "ImageUri": Match.object_like(
                     {"Fn::Join": ["", Match.array_with([Match.string_like_regexp(r"/shop-api@sha256:")])]}

@@ -11,11 +11,11 @@ from sqlalchemy.engine import make_url
 from notes import application as notes_app
 from queuefirst.model.errors import StoreRefused
 from queuefirst.model.registry import Registry
-from queuefirst.store.access import DatabaseUsers
+from queuefirst.schema.grants import DatabaseUsers
+from queuefirst.schema.upgrade import prepare
 from queuefirst.store.connect import conninfo, iam_token
 from queuefirst.store.database import Database
 from queuefirst.store.entity_store import EntityStore
-from queuefirst.store.migrate import prepare
 from queuefirst.worker.batch import BatchApplier, Done, Message
 from tests.helpers import command
 from tests.integration.test_races import Unsent

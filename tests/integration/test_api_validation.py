@@ -25,9 +25,9 @@ from queuefirst.local.queues import EntityQueues, ensure_queues
 from queuefirst.model.entity import Entity
 from queuefirst.model.registry import Registry
 from queuefirst.runtime.settings import ApiSettings, WorkerSettings
+from queuefirst.schema.engine import make_engine
+from queuefirst.schema.tables import build_schema
 from queuefirst.store.database import Database, conninfo
-from queuefirst.store.engine import make_engine
-from queuefirst.store.schema import build_schema
 from queuefirst.worker.handler import make_handler
 from queuefirst.worker.root import build_worker
 from tests.conftest import drain, truncate

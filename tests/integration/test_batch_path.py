@@ -14,11 +14,11 @@ import pytest
 from psycopg import sql
 
 from queuefirst.model.errors import QueuefirstError
+from queuefirst.schema.engine import make_engine
+from queuefirst.schema.tables import build_schema
 from queuefirst.store.connect import conninfo
 from queuefirst.store.database import Database
-from queuefirst.store.engine import make_engine
 from queuefirst.store.entity_store import EntityStore
-from queuefirst.store.schema import build_schema
 from tests.batch_path import BatchPathSuite, tasks
 
 pytestmark = pytest.mark.integration

@@ -28,9 +28,9 @@ from queuefirst.model.registry import Registry
 from queuefirst.ops import expand_contract
 from queuefirst.ops.migrations import check_app, write_revision
 from queuefirst.ops.revisions import load_revisions, required_revision, required_revisions
+from queuefirst.schema.upgrade import upgrade
 from queuefirst.store.database import Database, conninfo
 from queuefirst.store.entity_store import EntityStore
-from queuefirst.store.migrate import upgrade
 from queuefirst.worker.batch import BatchApplier, Done, Failed, Message
 from shop import application as shop_app
 from tests.helpers import command

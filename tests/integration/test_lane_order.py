@@ -18,10 +18,10 @@ from queuefirst.model.actions import Empty, Meta, Row
 from queuefirst.model.command import Command
 from queuefirst.model.entity import Entity
 from queuefirst.runtime.sender import CommandSender
+from queuefirst.schema.engine import make_engine
+from queuefirst.schema.tables import build_schema
 from queuefirst.store.database import Database, conninfo
-from queuefirst.store.engine import make_engine
 from queuefirst.store.entity_store import EntityStore
-from queuefirst.store.schema import build_schema
 from queuefirst.worker.batch import BatchApplier, Done, Failed, Message
 
 pytestmark = pytest.mark.integration

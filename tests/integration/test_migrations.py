@@ -6,8 +6,8 @@ from alembic.migration import MigrationContext
 
 from notes import application as notes_app
 from queuefirst.model.application import Application
-from queuefirst.store.engine import make_engine
-from queuefirst.store.schema import build_schema
+from queuefirst.schema.engine import make_engine
+from queuefirst.schema.tables import build_schema
 from shop import application as shop_app
 
 pytestmark = pytest.mark.integration

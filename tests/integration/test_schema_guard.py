@@ -22,9 +22,9 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from notes import application as notes_app
-from queuefirst.functions import migrate
 from queuefirst.model.registry import Registry
 from queuefirst.runtime.settings import WorkerSettings
+from queuefirst.schema import function as migrate
 from queuefirst.store.database import Database, conninfo, open_at_init
 from queuefirst.store.revision import PROBE_EVENT, SchemaBehind, SchemaGuard, satisfies
 from queuefirst.worker.handler import make_handler

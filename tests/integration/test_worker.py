@@ -343,12 +343,12 @@ def test_every_batch_emits_its_metrics_and_structured_logs(
     boards = root("boards")
     # The logger writes to the stdout it found when first made; read it here instead.
     logs = io.StringIO()
-    previous = boards.observer.logger.registered_handler.setStream(logs)
+    previous = boards.logger.registered_handler.setStream(logs)
     capsys.readouterr()
     try:
         make_handler(boards)(receive_event(sqs_client, notes_queues["boards"]), Context())
     finally:
-        boards.observer.logger.registered_handler.setStream(previous)
+        boards.logger.registered_handler.setStream(previous)
 
     printed = capsys.readouterr().out + logs.getvalue()
     lines = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]

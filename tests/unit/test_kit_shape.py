@@ -17,7 +17,8 @@ KIT = ROOT / "src" / "queuefirst"
 # Copied whole into the images (images/base/Dockerfile); tools stay out of them.
 RUNTIME_FOLDERS = ("model", "runtime", "store", "worker", "api", "functions")
 # Copied by one function's image alone, on top of the base (images/<function>/Dockerfile).
-FUNCTION_FOLDERS = {"admin": "admin"}
+# (The schema package is the migrations function's, which runs from the api's image.)
+FUNCTION_FOLDERS = {"admin": "admin", "schema": "api"}
 TOOL_FOLDERS = ("local", "ops")
 
 

@@ -14,5 +14,5 @@ from queuefirst.worker.root import build_worker
 settings = WorkerSettings.from_environment()
 application = load_application()
 root = build_worker(application.name, application.load_entity(settings.entity), settings)
-open_at_init(root.database, checked=settings.schema_revision is not None, logger=root.observer.logger)
+open_at_init(root.database, checked=settings.schema_revision is not None, logger=root.logger)
 handler = make_handler(root)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from queuefirst.local.ports import port_in_use
 from queuefirst.local.settings import DevSettings
 from queuefirst.local.summary import safe_url
-from queuefirst.store.engine import make_engine
+from queuefirst.schema.engine import make_engine
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

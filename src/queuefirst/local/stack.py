@@ -41,7 +41,7 @@ from queuefirst.model.http_routes import HttpRoute, admin_routes, api_routes
 from queuefirst.model.names import admin_function_name, api_function_name, worker_function_name
 from queuefirst.model.principal import AUTHORIZERS, issuer_variable
 from queuefirst.runtime.sender import sqs_client
-from queuefirst.store.migrate import upgrade
+from queuefirst.schema.upgrade import upgrade
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

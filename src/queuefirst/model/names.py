@@ -58,5 +58,5 @@ def throttle_alarm_name(function: str) -> str:
 # Handlers of the kit's composition roots (the images' CMD says the same).
 API_HANDLER = "queuefirst.functions.api.handler"
 WORKER_HANDLER = "queuefirst.functions.worker.handler"
-MIGRATIONS_HANDLER = "queuefirst.functions.migrate.handler"
+MIGRATIONS_HANDLER = "queuefirst.schema.function.handler"
 ADMIN_HANDLER = "queuefirst.functions.admin.handler"

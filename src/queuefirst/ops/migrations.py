@@ -1,6 +1,6 @@
 """`queuefirst migrations`: generate, check and apply the application's schema migrations.
 
-The schema is generated from the registry (`queuefirst.store.schema`), so a
+The schema is generated from the registry (`queuefirst.schema.tables`), so a
 migration is never written by hand: `new` diffs a throwaway PostgreSQL at the
 current head against the registry with Alembic's autogenerate and writes the
 difference as the next revision, to review and commit; `check` fails when the
@@ -35,9 +35,9 @@ from queuefirst.model.application import Application, load_application
 from queuefirst.ops import bakefile, expand_contract
 from queuefirst.ops.endpoints import find_endpoints
 from queuefirst.ops.revisions import Live, load_revisions
-from queuefirst.store.engine import make_engine
-from queuefirst.store.migrate import alembic_config, upgrade
-from queuefirst.store.schema import build_schema
+from queuefirst.schema.engine import make_engine
+from queuefirst.schema.tables import build_schema
+from queuefirst.schema.upgrade import alembic_config, upgrade
 
 _REVISION = re.compile(r"^(\d{4})_")
 

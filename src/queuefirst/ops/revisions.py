@@ -33,7 +33,7 @@ from alembic.operations import ops as alembic_ops
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column
 
-from queuefirst.store.migrate import ENVIRONMENT
+from queuefirst.schema.upgrade import ENVIRONMENT
 from queuefirst.store.tables import TableNames
 
 Live = dict[str, frozenset[str]]  # table -> live columns

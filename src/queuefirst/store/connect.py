@@ -8,7 +8,7 @@ migrations' SQLAlchemy engine alike.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import psycopg
 
@@ -31,6 +31,15 @@ def conninfo(url: str) -> dict[str, Any]:
         name, _, value = item.partition("=")
         params[name] = unquote(value)
     return params
+
+
+def with_password(url: str, password: str) -> str:
+    """`url` logging in with `password` instead of whatever it carries."""
+    parts = urlsplit(url)
+    user = quote(parts.username or "", safe="")
+    host = parts.hostname or "localhost"
+    netloc = f"{user}:{quote(password, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
 
 
 def iam_token(params: dict[str, Any], region: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Metrics
+from aws_lambda_powertools import Logger, Metrics
 
 from queuefirst.model.entity import Entity
 from queuefirst.runtime.database import probe_answer
@@ -39,6 +39,10 @@ class WorkerRoot:
     version: str
     function: str
     tracing: bool = False
+
+    @property
+    def logger(self) -> Logger:
+        return self.observer.logger
 
 
 def make_handler(root: WorkerRoot) -> Handler:

@@ -8,8 +8,8 @@ the difference between the database and the entity modules.
 from alembic import context
 
 from queuefirst.model.application import load_application
-from queuefirst.store.engine import make_engine, normalise_url
-from queuefirst.store.schema import build_schema
+from queuefirst.schema.engine import make_engine
+from queuefirst.schema.tables import build_schema
 
 config = context.config
 application = config.attributes.get("application") or load_application()
@@ -19,7 +19,8 @@ if not url:
     raise SystemExit("no database to migrate: pass database_url (queuefirst migrations upgrade does)")
 
 if context.is_offline_mode():
-    context.configure(url=normalise_url(url), target_metadata=target_metadata, literal_binds=True)
+    # Offline, the URL only names the dialect the SQL is written for.
+    context.configure(url="postgresql+psycopg://", target_metadata=target_metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 else:

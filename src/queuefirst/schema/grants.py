@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from queuefirst.store.schema import StoreSchema
+from queuefirst.schema.tables import StoreSchema
 
 
 @dataclass(frozen=True)

@@ -14,24 +14,23 @@ import json
 import os
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from queuefirst.model.application import load_application
-from queuefirst.store.access import DatabaseUsers
-from queuefirst.store.migrate import current_revision, head_revision, prepare
+from queuefirst.schema.grants import DatabaseUsers
+from queuefirst.schema.upgrade import current_revision, head_revision, prepare
+from queuefirst.store.connect import with_password
 
 STATUS = "status"
 
 
 def _admin_url() -> str:
-    url = make_url(os.environ["DATABASE_URL"])
+    url = os.environ["DATABASE_URL"]
     secret_arn = os.environ.get("QUEUEFIRST_DB_SECRET_ARN")
     if secret_arn:
         import boto3
 
         secret = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)
-        url = url.set(password=json.loads(secret["SecretString"])["password"])
-    return url.render_as_string(hide_password=False)
+        url = with_password(url, json.loads(secret["SecretString"])["password"])
+    return url
 
 
 def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
