@@ -78,16 +78,15 @@ class BatchApplier:
         """The lanes as the committed transaction left them (or all failing, if none did)."""
         if not any(lane.commands for lane in lanes):
             return self._record_failures_alone(lanes)
-        for attempt in range(1, ATTEMPTS + 1):
+        conflict: StoreConflict | None = None
+        for _ in range(ATTEMPTS):
             try:
                 return self._transact(lanes)
             except StoreConflict as error:
-                # Another invocation got in the way: run again, and see what it committed.
-                if attempt == ATTEMPTS:
-                    return failing(lanes, f"database conflict {ATTEMPTS} times running: {error}")
+                conflict = error  # another invocation got in the way: run again, and see what it committed
             except StoreUnavailable as error:
                 return failing(lanes, f"database unavailable: {error}")
-        raise AssertionError("ATTEMPTS is at least 1")
+        return failing(lanes, f"database conflict {ATTEMPTS} times running: {conflict}")
 
     def _transact(self, lanes: list[Lane]) -> list[Lane]:
         try:
