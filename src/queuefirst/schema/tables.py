@@ -41,7 +41,7 @@ from sqlalchemy.types import TypeEngine
 from queuefirst.model.entity import Entity
 from queuefirst.model.registry import Registry
 from queuefirst.store import columns
-from queuefirst.store.tables import ALIVE, STAMP, TableNames
+from queuefirst.store.tables import ALIVE, HOLDS, STAMP, TableNames
 
 STAMP_TYPE = Text(collation="C")
 _TYPES: dict[str, TypeEngine[typing.Any]] = {
@@ -74,6 +74,8 @@ def entity_tables(metadata: MetaData, entity: Entity) -> EntityTables:
         Column(ALIVE, Boolean, nullable=False),
         Column(STAMP, STAMP_TYPE, nullable=False),
     ]
+    if entity.holds_asks:
+        row_columns.append(Column(HOLDS, JSONB, nullable=True))
     rows = Table(names.rows, metadata, *row_columns)
     if entity.parent_field:
         Index(f"ix_{entity.name}_{entity.parent_field}", rows.c[entity.parent_field], rows.c.id)
