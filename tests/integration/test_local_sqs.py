@@ -7,7 +7,10 @@ real server over HTTP.
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -132,3 +135,17 @@ def test_messages_back_from_flight_are_delivered_in_their_group_order(sqs_endpoi
     for thread in threads:
         thread.join(timeout=120)
     assert processed == {f"g{g}": list(range(PER_GROUP // 2)) for g in range(GROUPS)}
+
+
+def test_a_group_back_from_flight_is_received_from_its_head_whenever_the_receive_runs() -> None:
+    """Issue 24's reordering, made reproducible: the server's own receive at 80 instants
+    around the moment three messages of a group come back from flight, on a clock that
+    advances at each read (a slow server). Each receive gets the group from its head or
+    nothing, never a later message first. The fake is time alone (`tests/sqs_fake_clock.py`)."""
+    command = [sys.executable, "-m", "tests.sqs_fake_clock"]
+    run = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+    seen = json.loads(run.stdout)
+    assert all(s["first"] == ["m0", "m1", "m2"] for s in seen)
+    seconds = [s["second"] for s in seen]
+    assert [] in seconds and [f"m{n}" for n in range(6)] in seconds  # the sweep crosses the deadline
+    assert [s for s in seconds if s not in ([], [f"m{n}" for n in range(6)])] == []
