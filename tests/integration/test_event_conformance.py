@@ -24,7 +24,7 @@ from queuefirst.local.routing import RouteTable, Routing
 from queuefirst.local.runtime import RuntimePool
 from queuefirst.model.http_routes import DEFAULT_ROUTE, HttpRoute
 from queuefirst.model.principal import USERS
-from tests.helpers import receive_event
+from tests.helpers import receive_event, send_raw
 from tests.http_client import RawClient
 from tests.integration.conftest import pool_invoke, start_gateway
 
@@ -212,3 +212,29 @@ def test_sqs_events_conform_to_aws(sqs_client: Any, notes_queues: dict[str, Enti
     }
     assert "binaryValue" not in record["messageAttributes"]["text"]
     sqs_client.delete_message(QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"])
+
+
+def test_fifo_records_sequence_numbers_increase_within_their_message_group(
+    sqs_client: Any, notes_queues: dict[str, EntityQueues]
+) -> None:
+    """SQS's SequenceNumber grows within a message group (moto draws it at random),
+    with as many digits as AWS's sample; the poller passes it through."""
+    queue = notes_queues["boards"]
+    for n in range(5):
+        for group in ("a", "b"):
+            send_raw(sqs_client, queue, f"{group}{n}", group=group)
+    event = receive_event(sqs_client, queue)
+    by_group: dict[str, list[tuple[str, int]]] = {}
+    for record in event["Records"]:
+        attributes = record["attributes"]
+        by_group.setdefault(attributes["MessageGroupId"], []).append(
+            (record["body"], int(attributes["SequenceNumber"]))
+        )
+        assert len(attributes["SequenceNumber"]) == len(
+            sample("sqs_fifo.json")["Records"][0]["attributes"]["SequenceNumber"]
+        )
+    for group, received in by_group.items():
+        assert [body for body, _ in received] == [f"{group}{n}" for n in range(5)]
+        numbers = [number for _, number in received]
+        assert numbers == sorted(set(numbers)), f"group {group}: {numbers}"
+    assert set(by_group) == {"a", "b"}

@@ -9,12 +9,13 @@ attributes computed when asked for, one clock read per scan, deletes found
 by their receipt handle, and FIFO deduplication by a table of recent ids (which, as
 on AWS and unlike moto, also remembers ids of messages already deleted).
 
-A fix of behaviour, of FIFO order, which the lanes of the whole design rest
+Fixes of behaviour, of FIFO order, which the lanes of the whole design rest
 on: moto's receive is replaced by `sqs_receive`'s (receives of a queue take
 turns and choose at one instant, so a group is handed to one receiver at a
 time and a message back from flight is at the head of its group; a receive
 waiting for a blocked group wakes when a delete frees it instead of
-spinning).
+spinning); and FIFO messages get sequence numbers that increase within their
+queue, as SQS's do within their group (moto draws them at random).
 
 They are applied in the local SQS server's own process only
 (`python -m queuefirst.local.sqs_server`), and only to the moto version they
@@ -76,6 +77,7 @@ def _add_message(queue: Queue, message: Message, original: Any) -> None:
     if not queue.fifo_queue or queue.lambda_event_source_mappings:
         original(queue, message)
         return
+    message.sequence_number = _next_sequence_number(queue)
     if message.deduplication_id:
         recent: dict[tuple[str | None, str], float] = queue.__dict__.setdefault(
             "_recent_deduplication_ids", {}
@@ -92,6 +94,15 @@ def _add_message(queue: Queue, message: Message, original: Any) -> None:
     with queue._messages_lock:
         queue._messages.append(message)
         queue._messages_lock.notify_all()
+
+
+def _next_sequence_number(queue: Queue) -> str:
+    """SQS's SequenceNumber: 20 digits, larger for each message sent to the queue
+    (SQS promises larger within a group; one counter per queue gives that)."""
+    with queue._messages_lock:
+        sequence: int = queue.__dict__.get("_last_sequence_number", 18_000_000_000_000_000_000) + 1
+        queue.__dict__["_last_sequence_number"] = sequence
+    return str(sequence)
 
 
 # Every receipt handle a message was ever given -> the message (weakly, so deleted
