@@ -172,7 +172,9 @@ def _reported_failures(payload: Any, message_ids: set[str]) -> set[str] | None:
         return set()
     if not isinstance(payload, dict):
         return None
-    items = payload.get("batchItemFailures", [])
+    items = payload.get("batchItemFailures")
+    if items is None:
+        return set()  # absent or null: complete success, as AWS reads it
     if not isinstance(items, list):
         return None
     failed: set[str] = set()
