@@ -26,7 +26,7 @@ from queuefirst.local.issuer import LocalIssuer
 from queuefirst.local.launchers import Launcher, ProcessLauncher
 from queuefirst.local.poller import EventSourcePoller
 from queuefirst.local.postgres import EmbeddedPostgres
-from queuefirst.local.preflight import StackError, check_database, check_ports, check_sqs
+from queuefirst.local.preflight import StackError, check_database, check_ports, check_sqs, migrate
 from queuefirst.local.queues import EntityQueues, ensure_queues
 from queuefirst.local.rie import RieError, rie_binary
 from queuefirst.local.runtime import RuntimePool, start_pools
@@ -41,7 +41,6 @@ from queuefirst.model.http_routes import HttpRoute, admin_routes, api_routes
 from queuefirst.model.names import admin_function_name, api_function_name, worker_function_name
 from queuefirst.model.principal import AUTHORIZERS, issuer_variable
 from queuefirst.runtime.sender import sqs_client
-from queuefirst.store.migrate import upgrade
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -131,10 +130,10 @@ class DevStack:
 
     def _start_database(self) -> None:
         running = self.running
+        data_dir = self.home / "postgres"
         if self.settings.database_url:
             running.database_url = self.settings.database_url
         else:
-            data_dir = self.home / "postgres"
             if self.reset and data_dir.exists():
                 shutil.rmtree(data_dir)
             running.postgres = EmbeddedPostgres(data_dir, port=self.settings.pg_port).start()
@@ -142,7 +141,7 @@ class DevStack:
         check_database(running.database_url)
         if self.reset and self.settings.database_url:
             self.log("--reset leaves a DATABASE_URL database as it is")
-        upgrade(running.database_url, self.application)
+        migrate(running.database_url, self.application, None if self.settings.database_url else data_dir)
 
     def _start_sqs(self) -> None:
         running = self.running
