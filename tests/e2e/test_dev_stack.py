@@ -255,9 +255,11 @@ def run_dev(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_an_unreachable_database_is_one_clear_line_and_nothing_is_left(tmp_path: object) -> None:
+def test_an_unreachable_database_is_one_clear_line_and_nothing_is_left(rie_path: str) -> None:
     before = {p.pid for p in psutil.process_iter()}
-    result = run_dev("--port", "0", DATABASE_URL="postgresql://nobody@127.0.0.1:9/none")
+    result = run_dev(
+        "--port", "0", DATABASE_URL="postgresql://nobody@127.0.0.1:9/none", QUEUEFIRST_RIE=rie_path
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "queuefirst: cannot reach PostgreSQL at postgresql://nobody@127.0.0.1:9/none "
