@@ -74,6 +74,8 @@ class DevStack:
     running: Running = field(default_factory=Running, init=False)
     stats: Stats = field(init=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
+    # Pools grow on threads of their own: one dev.json write at a time, the newest state last.
+    _state_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.registry = self.application.registry()
@@ -113,7 +115,7 @@ class DevStack:
         except BaseException:
             self.stop()
             raise
-        self._state().write(self.home)
+        self._write_state()
         return self
 
     # -- steps ------------------------------------------------------------------------
@@ -250,13 +252,17 @@ class DevStack:
         self.stats.runtimes(pool.spec.name, pool.size)
         self.log(f"{pool.spec.name}: {pool.size} runtime(s) (limit {pool.limit})")
         if not self._stopping.is_set():
-            self._state().write(self.home)
+            self._write_state()
 
     def _report(self, result: Invocation, batch: int) -> None:
         outcome = "ok" if result.ok else f"error: {result.error}"
         if result.ok and isinstance(result.payload, dict) and result.payload.get("batchItemFailures"):
             outcome = f"partial: {len(result.payload['batchItemFailures'])} of {batch} failed"
         self.log(f"{result.function} batch of {batch} -> {outcome} {result.duration_ms:.1f} ms")
+
+    def _write_state(self) -> None:
+        with self._state_lock:
+            self._state().write(self.home)
 
     def _state(self) -> DevState:
         return DevState(
