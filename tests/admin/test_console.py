@@ -214,3 +214,11 @@ def test_an_operator_action_cascades_through_the_queues(call: Call, apply: Calla
     order = call("GET", "/admin/x/orders/o-1").text
     assert "cancelled" in order and "customer suspended: fraud" in order
     assert re.search(r"worker\s*<span class=\"principal\">customers</span>", order)
+
+
+def test_a_search_holding_a_nul_is_a_4xx_naming_the_field(call: Call) -> None:
+    """PostgreSQL refuses NUL in text; the console says so instead of failing with a 500."""
+    page = call("GET", "/admin/x/customers", query="q=a%00b")
+    assert page.status == 422 and "<strong>q</strong>" in page.text
+    assert call("GET", "/admin/x/orders", query="customer_id=a%00").status == 422
+
