@@ -26,7 +26,7 @@ from queuefirst.runtime.settings import WorkerSettings
 from queuefirst.store.database import Database
 from queuefirst.worker.handler import make_handler
 from queuefirst.worker.root import build_worker
-from tests.helpers import Context, bodies, deliver, receive_event
+from tests.helpers import Context, bodies, deliver, receive_event, rows
 
 pytestmark = pytest.mark.integration
 
@@ -222,3 +222,25 @@ def test_a_search_holding_a_nul_is_a_4xx_naming_the_field(call: Call) -> None:
     assert page.status == 422 and "<strong>q</strong>" in page.text
     assert call("GET", "/admin/x/orders", query="customer_id=a%00").status == 422
 
+
+def test_stored_text_that_reads_like_the_csrf_placeholder_is_never_replaced(
+    call: Call, apply: Callable[[str], None], shop_db: Database
+) -> None:
+    """The CSRF token goes into the console's own forms only: a row holding the text
+    `__CSRF_TOKEN__` shows it as it is, and saving the edit form as the page fills it
+    in (changing another field) keeps it, so no operator's token reaches the row."""
+    placeholder = "__CSRF_TOKEN__"
+    assert call("POST", "/admin/x/customers", {**ANN, "name": placeholder}).status == 202
+    apply("customers")
+    token = csrf_token(TOKEN)
+    detail = call("GET", "/admin/x/customers/ann").text
+    assert placeholder in detail
+    edit = call("GET", "/admin/x/customers/ann/edit").text
+    shown = dict(re.findall(r'<input id="[^"]*" name="(\w+)" value="([^"]*)"', edit))
+    assert shown["name"] == placeholder and token not in shown.values()
+    assert f'name="csrf_token" value="{token}"' in edit  # the form's own token is there
+    saved = call("POST", "/admin/x/customers/ann/edit", {**shown, "phone": "+33123456789"})
+    assert saved.status == 202
+    apply("customers")
+    assert rows(shop_db, "customers")["ann"]["name"] == placeholder
+    assert placeholder in call("GET", "/admin/x/customers", query="q=CSRF").text
