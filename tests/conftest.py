@@ -25,10 +25,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from notes import application as notes_app
-from queuefirst.local.postgres import scratch_postgres
-from queuefirst.local.queues import EntityQueues, ensure_queues
-from queuefirst.local.rie import rie_binary
-from queuefirst.local.sqs import LocalSqs
+from queuefirst.local import EntityQueues, LocalSqs, ensure_queues, rie_binary, scratch_postgres
 from queuefirst.model.application import Application
 from queuefirst.model.registry import Registry
 from queuefirst.store.database import Database, conninfo

@@ -17,7 +17,7 @@ from typing import Any
 
 import moto.core.utils as moto_utils
 
-from queuefirst.local import sqs_speedups
+from queuefirst.local.servers import sqs_speedups
 
 TICK_MS = 0.3
 STEPS = 80  # 0.1 ms apart, from 3 ms before the first deadline to 5 ms after the last

@@ -19,8 +19,7 @@ from queuefirst.admin.csrf import csrf_token
 from queuefirst.admin.http import CSP
 from queuefirst.admin.root import build_admin
 from queuefirst.admin.settings import AdminSettings
-from queuefirst.local.events import http_event
-from queuefirst.local.queues import EntityQueues
+from queuefirst.local import EntityQueues, http_event
 from queuefirst.model.registry import Registry
 from queuefirst.runtime.settings import WorkerSettings
 from queuefirst.store.database import Database

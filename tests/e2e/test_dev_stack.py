@@ -22,10 +22,7 @@ import psutil
 import pytest
 
 from notes import application as notes_application
-from queuefirst.local.authorizer import event_claims
-from queuefirst.local.events import http_event, sqs_event
-from queuefirst.local.issuer import LocalIssuer
-from queuefirst.local.postgres import EmbeddedPostgres
+from queuefirst.local import EmbeddedPostgres, LocalIssuer, event_claims, http_event, sqs_event
 from queuefirst.model.command import Command
 from queuefirst.model.principal import USERS
 from queuefirst.store.database import Database

@@ -17,11 +17,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model, SqsModel
 
-from queuefirst.local.http_server import GatewayServer
-from queuefirst.local.issuer import LocalIssuer
-from queuefirst.local.queues import EntityQueues
-from queuefirst.local.routing import RouteTable, Routing
-from queuefirst.local.runtime import RuntimePool
+from queuefirst.local import EntityQueues, GatewayServer, LocalIssuer, RouteTable, Routing, RuntimePool
 from queuefirst.model.http_routes import DEFAULT_ROUTE, HttpRoute
 from queuefirst.model.principal import USERS
 from tests.helpers import receive_event, send_raw
@@ -193,7 +189,7 @@ def test_sqs_events_conform_to_aws(sqs_client: Any, notes_queues: dict[str, Enti
             "blob": {"DataType": "Binary", "BinaryValue": b"\x00\xff"},
         },
     )
-    # As the poller receives them (local/poller.py).
+    # As the poller receives them (local/eventsource/poller.py).
     event = json.loads(json.dumps(receive_event(sqs_client, queue)))  # it serialises
     SqsModel.model_validate(event)
     (record,) = event["Records"]

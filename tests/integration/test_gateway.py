@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from queuefirst.local.http_server import GatewayServer
-from queuefirst.local.runtime import RuntimePool
+from queuefirst.local import GatewayServer, RuntimePool
 from tests.http_client import RawClient, Reply
 from tests.integration.conftest import start_gateway
 

@@ -1,4 +1,4 @@
-"""The local SQS server (moto's, with `queuefirst.local.sqs_speedups`) keeps SQS's FIFO promises.
+"""The local SQS server (moto's, with `queuefirst.local.servers.sqs_speedups`) keeps SQS's FIFO promises.
 
 The lanes of the whole design rest on one: a message group is handed to one
 receiver at a time, its messages in order. Real receivers, real threads, the

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from queuefirst.local.state import DevState, FunctionState
+from queuefirst.local import DevState, FunctionState
 from queuefirst.ops.endpoints import find_endpoints
 
 

@@ -1,6 +1,6 @@
 """Reading a partial batch response as the SQS event source mapping does."""
 
-from queuefirst.local.poller import _reported_failures
+from queuefirst.local.eventsource.poller import _reported_failures
 
 BATCH = {"m1", "m2", "m3"}
 

@@ -3,8 +3,8 @@
 Order matters and every step can be undone: ports are checked before
 anything starts, and a failure part-way stops what already runs, so nothing
 is left half-started. What the stack is asked to run (`DevStack`'s fields)
-is kept apart from what it runs (`Running`), which `stop` takes down in
-reverse.
+is kept apart from what it runs (`Running`, in `running.py`, which the
+summary reads too), which `stop` takes down in reverse.
 """
 
 from __future__ import annotations
@@ -16,51 +16,32 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from queuefirst.local.control import ControlServer, StackControls
-from queuefirst.local.functions import FunctionSpec, function_specs, warmup_event
-from queuefirst.local.http_server import GatewayServer
-from queuefirst.local.instance import Invocation
-from queuefirst.local.issuer import LocalIssuer
-from queuefirst.local.launchers import Launcher, ProcessLauncher
-from queuefirst.local.poller import EventSourcePoller
-from queuefirst.local.postgres import EmbeddedPostgres
-from queuefirst.local.preflight import StackError, check_database, check_ports, check_sqs, migrate
-from queuefirst.local.queues import EntityQueues, ensure_queues
-from queuefirst.local.rie import RieError, rie_binary
-from queuefirst.local.runtime import RuntimePool, start_pools
-from queuefirst.local.serving import start_gateway
-from queuefirst.local.settings import DevSettings
-from queuefirst.local.sqs import LocalSqs
-from queuefirst.local.state import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, DevState, FunctionState
-from queuefirst.local.stats import DepthWatcher, Stats
-from queuefirst.local.summary import console_lines, summary
+from queuefirst.local.eventsource.poller import EventSourcePoller
+from queuefirst.local.gateway.events import http_event
+from queuefirst.local.gateway.issuer import LocalIssuer
+from queuefirst.local.gateway.serving import start_gateway
+from queuefirst.local.runtimes.instance import Invocation
+from queuefirst.local.runtimes.launchers import Launcher, ProcessLauncher
+from queuefirst.local.runtimes.pool import RuntimePool, start_pools
+from queuefirst.local.runtimes.rie import RieError, rie_binary
+from queuefirst.local.runtimes.specs import FunctionSpec, function_specs
+from queuefirst.local.runtimes.stats import DepthWatcher, Stats
+from queuefirst.local.servers.postgres import EmbeddedPostgres
+from queuefirst.local.servers.queues import ensure_queues
+from queuefirst.local.servers.sqs import LocalSqs
+from queuefirst.local.stack.control import ControlServer, StackControls
+from queuefirst.local.stack.preflight import StackError, check_database, check_ports, check_sqs, migrate
+from queuefirst.local.stack.running import Running
+from queuefirst.local.stack.settings import DevSettings
+from queuefirst.local.stack.state import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, DevState, FunctionState
+from queuefirst.local.stack.summary import console_lines, summary
 from queuefirst.model.application import Application
 from queuefirst.model.http_routes import HttpRoute, admin_routes, api_routes
 from queuefirst.model.names import admin_function_name, api_function_name, worker_function_name
 from queuefirst.model.principal import AUTHORIZERS, issuer_variable
 from queuefirst.runtime.sender import sqs_client
-
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
-
-
-@dataclass
-class Running:
-    """Everything the stack has started, so `stop` can take it down."""
-
-    postgres: EmbeddedPostgres | None = None
-    sqs: LocalSqs | None = None
-    database_url: str = ""
-    sqs_url: str = ""
-    client: SQSClient | None = None
-    queues: dict[str, EntityQueues] = field(default_factory=dict)
-    pools: dict[str, RuntimePool] = field(default_factory=dict)
-    pollers: list[EventSourcePoller] = field(default_factory=list)
-    gateway: GatewayServer | None = None
-    # What the admin console's operations page reads and changes (local/control.py).
-    control: ControlServer | None = None
 
 
 @dataclass
@@ -299,3 +280,12 @@ class DevStack:
         if running.postgres is not None:
             running.postgres.stop()
         DevState.remove(self.home)
+
+
+def warmup_event(spec: FunctionSpec) -> dict[str, Any]:
+    """An event each function answers without touching data: sent once to every runtime at start."""
+    if spec.name.endswith("-admin"):
+        return http_event("GET", "/admin/login")
+    if spec.entity is None:
+        return http_event("GET", "/openapi.json")
+    return {"Records": []}

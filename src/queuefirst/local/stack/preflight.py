@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from alembic.util.exc import CommandError
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from queuefirst.local.ports import port_in_use
-from queuefirst.local.settings import DevSettings
-from queuefirst.local.summary import safe_url
+from queuefirst.local.servers.ports import port_in_use
+from queuefirst.local.stack.settings import DevSettings
 from queuefirst.model.application import Application
 from queuefirst.store.engine import make_engine
 from queuefirst.store.migrate import upgrade
@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 
 class StackError(RuntimeError):
     """Something the user can fix; the message says what and how."""
+
+
+def safe_url(url: str) -> str:
+    """A database URL without its password."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def check_ports(settings: DevSettings) -> None:

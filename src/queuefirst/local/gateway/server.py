@@ -24,7 +24,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from queuefirst.local.gateway import Gateway
+from queuefirst.local.gateway.app import Gateway
 
 BACKLOG = 2048
 KEEP_ALIVE_SECONDS = 5

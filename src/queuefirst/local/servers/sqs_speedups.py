@@ -18,7 +18,7 @@ spinning); and FIFO messages get sequence numbers that increase within their
 queue, as SQS's do within their group (moto draws them at random).
 
 They are applied in the local SQS server's own process only
-(`python -m queuefirst.local.sqs_server`), and only to the moto version they
+(`python -m queuefirst.local.servers.sqs_server`), and only to the moto version they
 were written against.
 """
 
@@ -35,7 +35,7 @@ from moto.sqs import models as sqs_models
 from moto.sqs import utils as sqs_utils
 from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS, Message, Queue, SQSBackend
 
-from queuefirst.local import sqs_receive
+from queuefirst.local.servers import sqs_receive
 
 PATCHED_VERSION = "5.2.5"
 
