@@ -25,8 +25,8 @@ from notes import application as notes_application
 from queuefirst.local import EmbeddedPostgres, LocalIssuer, event_claims, http_event, sqs_event
 from queuefirst.model.command import Command
 from queuefirst.model.principal import USERS
+from queuefirst.schema.upgrade import upgrade
 from queuefirst.store.database import Database
-from queuefirst.store.migrate import upgrade
 from tests.e2e.conftest import RunningStack, app_environment, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
