@@ -37,10 +37,13 @@ FUZZ_EXAMPLES ?= 80
 fuzz: $(STAMP)
 	QUEUEFIRST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/e2e/test_contract.py -s -q $(ARGS)
 
-# The chaos run at scale (make test runs 600 commands): runtimes SIGKILLed, PostgreSQL restarted.
+# The chaos run at scale (make test runs 600 commands): runtimes SIGKILLed, PostgreSQL restarted;
+# and the FIFO group-order scenario 200 times beside busy loops (make test runs it 20 times).
 CHAOS_COMMANDS ?= 5000
+FIFO_STRESS_RUNS ?= 200
 chaos: $(STAMP)
-	QUEUEFIRST_CHAOS_COMMANDS=$(CHAOS_COMMANDS) $(PY) -m pytest tests/chaos -s -q $(ARGS)
+	QUEUEFIRST_CHAOS_COMMANDS=$(CHAOS_COMMANDS) QUEUEFIRST_FIFO_STRESS_RUNS=$(FIFO_STRESS_RUNS) \
+	  $(PY) -m pytest tests/chaos -s -q $(ARGS)
 
 # The convergence property at length (make test runs 200 examples); prints its runtime.
 SOAK_EXAMPLES ?= 2000

@@ -26,10 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record
 
-from queuefirst.local.functions import FunctionSpec
-from queuefirst.local.instance import RuntimeInstance
-from queuefirst.local.launchers import ProcessLauncher
-from queuefirst.local.rie import rie_binary
+from queuefirst.local import FunctionSpec, ProcessLauncher, RuntimeInstance, rie_binary
 from shop import application as shop
 
 ENV = {
@@ -100,7 +97,7 @@ def rie_init(rounds: int) -> dict[str, float]:
 
 
 def _openapi_request() -> dict[str, Any]:
-    from queuefirst.local.events import http_event
+    from queuefirst.local import http_event
 
     return http_event("GET", "/openapi.json")
 

@@ -39,8 +39,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record
 
-from queuefirst.local.issuer import LocalIssuer
-from queuefirst.local.ports import free_port
+from queuefirst.local import LocalIssuer, free_port
 from queuefirst.model.command import Command
 from queuefirst.model.names import queue_name
 from queuefirst.model.principal import OPERATORS

@@ -35,16 +35,18 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
-from queuefirst.local.functions import FunctionSpec  # noqa: E402
-from queuefirst.local.gateway import Gateway  # noqa: E402
-from queuefirst.local.http_server import GatewayServer  # noqa: E402
-from queuefirst.local.instance import Invocation  # noqa: E402
-from queuefirst.local.launchers import ProcessLauncher  # noqa: E402
-from queuefirst.local.ports import free_port  # noqa: E402
-from queuefirst.local.rie import rie_binary  # noqa: E402
-from queuefirst.local.runtime import RuntimePool  # noqa: E402
-from queuefirst.local.settings import DevSettings  # noqa: E402
-from queuefirst.local.stack import DevStack  # noqa: E402
+from queuefirst.local import (  # noqa: E402
+    DevSettings,
+    DevStack,
+    FunctionSpec,
+    Gateway,
+    GatewayServer,
+    Invocation,
+    ProcessLauncher,
+    RuntimePool,
+    free_port,
+    rie_binary,
+)
 from queuefirst.model.principal import OPERATORS, USERS  # noqa: E402
 from queuefirst.store.database import conninfo  # noqa: E402
 from shop import application as shop  # noqa: E402

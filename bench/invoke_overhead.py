@@ -45,13 +45,17 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any, TextIO
 
-from queuefirst.local.events import queue_arn, sqs_event
-from queuefirst.local.functions import FunctionSpec
-from queuefirst.local.instance import INVOKE_PATH, RuntimeInstance
-from queuefirst.local.launchers import ProcessLauncher
-from queuefirst.local.postgres import scratch_postgres
-from queuefirst.local.rie import rie_binary
-from queuefirst.local.sqs import LocalSqs
+from queuefirst.local import (
+    INVOKE_PATH,
+    FunctionSpec,
+    LocalSqs,
+    ProcessLauncher,
+    RuntimeInstance,
+    queue_arn,
+    rie_binary,
+    scratch_postgres,
+    sqs_event,
+)
 from queuefirst.model.command import Command
 from queuefirst.schema.upgrade import upgrade
 from shop import application as shop

@@ -30,7 +30,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.ext.automap import automap_base
 from sqlalchemy.orm import Session
 
-from queuefirst.local.postgres import scratch_postgres
+from queuefirst.local import scratch_postgres
 from queuefirst.model.command import Command, Scope
 from queuefirst.runtime.sender import CommandSender
 from queuefirst.schema.upgrade import upgrade

@@ -9,22 +9,23 @@ revisions, and its own queues on the one SQS endpoint.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+import psutil
 import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from notes import application as notes_app
-from queuefirst.local.postgres import scratch_postgres
-from queuefirst.local.queues import EntityQueues, ensure_queues
-from queuefirst.local.rie import rie_binary
-from queuefirst.local.sqs import LocalSqs
+from queuefirst.local import EntityQueues, LocalSqs, ensure_queues, rie_binary, scratch_postgres
 from queuefirst.model.application import Application
 from queuefirst.model.registry import Registry
 from queuefirst.schema.tables import build_schema
@@ -37,6 +38,47 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "queuefirst-tests")
+
+# The checkout's .queuefirst/ is the developer's `make dev` data: every `queuefirst dev`
+# and every command a test starts keeps its data in a home of the session's instead
+# (straight under /tmp, where the embedded PostgreSQL's unprivileged user can enter).
+CHECKOUT_HOME = Path(__file__).resolve().parents[1] / ".queuefirst"
+SESSION_HOME = Path(tempfile.mkdtemp(prefix="queuefirst-test-home-"))
+SESSION_HOME.chmod(0o755)
+os.environ["QUEUEFIRST_HOME"] = str(SESSION_HOME)
+
+
+def _home_state(home: Path) -> dict[str, tuple[int, int]]:
+    """Every file and directory under `home`: its size and modification time."""
+    state = {}
+    for path in [home, *home.rglob("*")] if home.exists() else []:
+        with contextlib.suppress(FileNotFoundError):
+            info = path.lstat()
+            state[str(path.relative_to(home))] = (info.st_size, info.st_mtime_ns)
+    return state
+
+
+def _dev_running(home: Path) -> bool:
+    """A `make dev` of the developer's is using the directory (its dev.json names a live pid)."""
+    try:
+        return psutil.pid_exists(json.loads((home / "dev.json").read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checkout_home_untouched() -> Iterator[None]:
+    """The session leaves the checkout's .queuefirst/ as it found it (a failure here is an
+    error at the last test's teardown). Not judged while a `make dev` of its own writes there."""
+    busy = _dev_running(CHECKOUT_HOME)
+    before = _home_state(CHECKOUT_HOME)
+    yield
+    shutil.rmtree(SESSION_HOME, ignore_errors=True)
+    if busy or _dev_running(CHECKOUT_HOME):
+        return
+    after = _home_state(CHECKOUT_HOME)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert changed == [], f"the tests changed the checkout's {CHECKOUT_HOME}: {changed[:10]}"
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,7 @@ import json
 import uuid
 from typing import Any
 
-from queuefirst.local.events import http_event, sqs_event
-from queuefirst.local.queues import EntityQueues
-from queuefirst.local.routing import RouteTable
+from queuefirst.local import EntityQueues, RouteTable, http_event, sqs_event
 from queuefirst.model.command import Command, Scope
 from queuefirst.model.entity import Entity
 from queuefirst.model.http_routes import api_routes

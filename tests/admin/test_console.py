@@ -19,14 +19,13 @@ from queuefirst.admin.csrf import csrf_token
 from queuefirst.admin.http import CSP
 from queuefirst.admin.root import build_admin
 from queuefirst.admin.settings import AdminSettings
-from queuefirst.local.events import http_event
-from queuefirst.local.queues import EntityQueues
+from queuefirst.local import EntityQueues, http_event
 from queuefirst.model.registry import Registry
 from queuefirst.runtime.settings import WorkerSettings
 from queuefirst.store.database import Database
 from queuefirst.worker.handler import make_handler
 from queuefirst.worker.root import build_worker
-from tests.helpers import Context, bodies, deliver, receive_event
+from tests.helpers import Context, bodies, deliver, receive_event, rows
 
 pytestmark = pytest.mark.integration
 
@@ -245,3 +244,33 @@ def test_the_console_offers_every_action_with_a_route_and_no_internal_one(
     assert "/actions/restock" in detail and "/actions/reserve" not in detail  # reserve: items ask it
     assert call("POST", "/admin/x/products/tea/actions/reserve", {"quantity": "1"}).status == 404
     assert call("POST", "/admin/x/products/tea/actions/restock", {"quantity": "1"}).status == 202
+
+
+def test_a_search_holding_a_nul_is_a_4xx_naming_the_field(call: Call) -> None:
+    """PostgreSQL refuses NUL in text; the console says so instead of failing with a 500."""
+    page = call("GET", "/admin/x/customers", query="q=a%00b")
+    assert page.status == 422 and "<strong>q</strong>" in page.text
+    assert call("GET", "/admin/x/orders", query="customer_id=a%00").status == 422
+
+
+def test_stored_text_that_reads_like_the_csrf_placeholder_is_never_replaced(
+    call: Call, apply: Callable[[str], None], shop_db: Database
+) -> None:
+    """The CSRF token goes into the console's own forms only: a row holding the text
+    `__CSRF_TOKEN__` shows it as it is, and saving the edit form as the page fills it
+    in (changing another field) keeps it, so no operator's token reaches the row."""
+    placeholder = "__CSRF_TOKEN__"
+    assert call("POST", "/admin/x/customers", {**ANN, "name": placeholder}).status == 202
+    apply("customers")
+    token = csrf_token(TOKEN)
+    detail = call("GET", "/admin/x/customers/ann").text
+    assert placeholder in detail
+    edit = call("GET", "/admin/x/customers/ann/edit").text
+    shown = dict(re.findall(r'<input id="[^"]*" name="(\w+)" value="([^"]*)"', edit))
+    assert shown["name"] == placeholder and token not in shown.values()
+    assert f'name="csrf_token" value="{token}"' in edit  # the form's own token is there
+    saved = call("POST", "/admin/x/customers/ann/edit", {**shown, "phone": "+33123456789"})
+    assert saved.status == 202
+    apply("customers")
+    assert rows(shop_db, "customers")["ann"]["name"] == placeholder
+    assert placeholder in call("GET", "/admin/x/customers", query="q=CSRF").text

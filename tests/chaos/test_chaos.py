@@ -32,7 +32,7 @@ import psutil
 import psycopg
 import pytest
 
-from queuefirst.local.postgres import EmbeddedPostgres, scratch_postgres
+from queuefirst.local import EmbeddedPostgres, scratch_postgres
 from queuefirst.model.command import Command, Status
 from queuefirst.model.names import queue_name
 from queuefirst.runtime.sender import batch_entry

@@ -25,9 +25,7 @@ from typing import Any
 
 import pytest
 
-from queuefirst.local.issuer import LocalIssuer
-from queuefirst.local.ports import free_port
-from queuefirst.local.routing import RouteTable
+from queuefirst.local import LocalIssuer, RouteTable, free_port
 from queuefirst.model.application import load_application
 from queuefirst.model.http_routes import api_routes
 from queuefirst.model.principal import USERS

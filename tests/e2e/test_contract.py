@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from queuefirst.local.issuer import LocalIssuer
+from queuefirst.local import LocalIssuer
 from queuefirst.model.command import Command
 from queuefirst.model.names import queue_name
 from queuefirst.model.principal import OPERATORS, USERS

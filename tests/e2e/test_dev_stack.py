@@ -7,10 +7,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -19,11 +21,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from queuefirst.local.authorizer import event_claims
-from queuefirst.local.events import http_event, sqs_event
-from queuefirst.local.issuer import LocalIssuer
+from notes import application as notes_application
+from queuefirst.local import EmbeddedPostgres, LocalIssuer, event_claims, http_event, sqs_event
 from queuefirst.model.command import Command
 from queuefirst.model.principal import USERS
+from queuefirst.schema.upgrade import upgrade
 from queuefirst.store.database import Database
 from tests.e2e.conftest import RunningStack, app_environment, start_stack, stop_stack
 
@@ -250,9 +252,11 @@ def run_dev(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_an_unreachable_database_is_one_clear_line_and_nothing_is_left(tmp_path: object) -> None:
+def test_an_unreachable_database_is_one_clear_line_and_nothing_is_left(rie_path: str) -> None:
     before = {p.pid for p in psutil.process_iter()}
-    result = run_dev("--port", "0", DATABASE_URL="postgresql://nobody@127.0.0.1:9/none")
+    result = run_dev(
+        "--port", "0", DATABASE_URL="postgresql://nobody@127.0.0.1:9/none", QUEUEFIRST_RIE=rie_path
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "queuefirst: cannot reach PostgreSQL at postgresql://nobody@127.0.0.1:9/none "
@@ -270,6 +274,30 @@ def test_an_unreachable_sqs_endpoint_is_one_clear_line(rie_path: str) -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "queuefirst: cannot reach SQS at http://127.0.0.1:9 (EndpointConnectionError): check SQS_ENDPOINT_URL"
+    )
+
+
+def test_a_data_directory_it_cannot_migrate_is_one_line_that_says_reset(rie_path: str) -> None:
+    """A data directory an earlier run left with another schema (the fixture app's,
+    whose revision 0001 the shop takes for its own, then fails on a table it lacks)."""
+    home = Path(tempfile.mkdtemp(prefix="queuefirst-e2e-"))
+    home.chmod(0o755)  # the embedded PostgreSQL runs as an unprivileged user
+    try:
+        left = EmbeddedPostgres(home / "postgres").start()
+        try:
+            upgrade(left.url, notes_application)
+        finally:
+            left.stop()
+        result = run_dev(
+            "--port", "0", QUEUEFIRST_HOME=str(home), QUEUEFIRST_RIE=rie_path, QUEUEFIRST_APPLICATION="shop"
+        )
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"queuefirst: the database in {home.resolve() / 'postgres'} cannot be migrated to shop's schema "
+        '(UndefinedTable: table "order_items__purges" does not exist): '
+        "start over with `queuefirst dev --reset` (`make dev ARGS=--reset`), which empties it"
     )
 
 

@@ -2,7 +2,7 @@
 function is never invoked (so nothing can be enqueued); public routes need none.
 
 AWS's API Gateway can't run here: the local gateway stands in for it, with
-the JWT authorizer checks it documents (see queuefirst/local/authorizer.py).
+the JWT authorizer checks it documents (see queuefirst/local/gateway/authorizer.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from queuefirst.local.issuer import LocalIssuer
+from queuefirst.local import LocalIssuer
 from queuefirst.model.http_routes import DEFAULT_ROUTE, api_routes
 from queuefirst.model.principal import OPERATORS, USERS
 from shop import application

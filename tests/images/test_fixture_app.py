@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from queuefirst.local.queues import EntityQueues
+from queuefirst.local import EntityQueues
 from queuefirst.model.command import Command
 from queuefirst.runtime.sender import batch_entry
 from queuefirst.store.database import conninfo

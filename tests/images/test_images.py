@@ -21,8 +21,7 @@ from typing import Any
 
 import pytest
 
-from queuefirst.local.events import http_event
-from queuefirst.local.ports import free_port
+from queuefirst.local import free_port, http_event
 from queuefirst.model.principal import OPERATORS, issuer_variable
 from queuefirst.ops.image_registry import RegistryClient
 from queuefirst.ops.images import own_files

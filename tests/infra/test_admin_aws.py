@@ -11,7 +11,7 @@ import pytest
 
 from queuefirst.admin.aws_operations import AwsOperations
 from queuefirst.admin.operations import OperationsError, Scaling
-from queuefirst.local.queues import ensure_queues
+from queuefirst.local import ensure_queues
 from queuefirst.model.names import dead_letter_queue_name, worker_function_name
 from queuefirst.model.registry import Registry
 from tests.infra.moto_aws import REGION, Aws

@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 
-from queuefirst.local.functions import FunctionSpec
-from queuefirst.local.gateway import Gateway
-from queuefirst.local.http_server import GatewayServer
-from queuefirst.local.instance import Invocation
-from queuefirst.local.launchers import ProcessLauncher
-from queuefirst.local.routing import Invoke
-from queuefirst.local.runtime import RuntimePool
+from queuefirst.local import (
+    FunctionSpec,
+    Gateway,
+    GatewayServer,
+    Invocation,
+    Invoke,
+    ProcessLauncher,
+    RuntimePool,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

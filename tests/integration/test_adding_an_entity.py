@@ -134,7 +134,7 @@ def test_a_real_worker_applies_the_new_entity_and_its_action(
     # The worker's composition root in a fresh process, as an image runs it.
     script = """
 import json, uuid
-from queuefirst.local.events import sqs_event
+from queuefirst.local import sqs_event
 from queuefirst.model.command import Command
 from queuefirst.runtime.sender import batch_entry
 import queuefirst.functions.worker as worker

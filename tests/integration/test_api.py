@@ -19,8 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from queuefirst.api.root import build_api
-from queuefirst.local.events import http_event
-from queuefirst.local.queues import EntityQueues
+from queuefirst.local import EntityQueues, http_event
 from queuefirst.model.registry import Registry
 from queuefirst.runtime.settings import ApiSettings, WorkerSettings
 from queuefirst.store.database import Database

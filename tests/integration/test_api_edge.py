@@ -14,7 +14,7 @@ from queuefirst.api.app import build_resolver, make_handler
 from queuefirst.api.root import build_api
 from queuefirst.api.service import ApiService
 from queuefirst.api.versioning import VersionClock
-from queuefirst.local.events import http_event
+from queuefirst.local import http_event
 from queuefirst.model.principal import OPERATORS, USERS
 from queuefirst.model.registry import Registry
 from queuefirst.runtime.settings import ApiSettings

@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 
 from queuefirst.api.root import build_api
-from queuefirst.local.events import http_event
-from queuefirst.local.queues import EntityQueues
-from queuefirst.local.routing import RouteTable
+from queuefirst.local import EntityQueues, RouteTable, http_event
 from queuefirst.model.http_routes import api_routes
 from queuefirst.model.principal import USERS
 from queuefirst.model.registry import Registry

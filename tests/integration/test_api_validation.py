@@ -21,7 +21,7 @@ from psycopg import sql
 from pydantic import BaseModel
 
 from queuefirst.api.root import build_api
-from queuefirst.local.queues import EntityQueues, ensure_queues
+from queuefirst.local import EntityQueues, ensure_queues
 from queuefirst.model.entity import Entity
 from queuefirst.model.registry import Registry
 from queuefirst.runtime.settings import ApiSettings, WorkerSettings

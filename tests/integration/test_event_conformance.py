@@ -17,14 +17,10 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model, SqsModel
 
-from queuefirst.local.http_server import GatewayServer
-from queuefirst.local.issuer import LocalIssuer
-from queuefirst.local.queues import EntityQueues
-from queuefirst.local.routing import RouteTable, Routing
-from queuefirst.local.runtime import RuntimePool
+from queuefirst.local import EntityQueues, GatewayServer, LocalIssuer, RouteTable, Routing, RuntimePool
 from queuefirst.model.http_routes import DEFAULT_ROUTE, HttpRoute, RouteKind
 from queuefirst.model.principal import USERS
-from tests.helpers import receive_event
+from tests.helpers import receive_event, send_raw
 from tests.http_client import RawClient
 from tests.integration.conftest import pool_invoke, start_gateway
 
@@ -195,7 +191,7 @@ def test_sqs_events_conform_to_aws(sqs_client: Any, notes_queues: dict[str, Enti
             "blob": {"DataType": "Binary", "BinaryValue": b"\x00\xff"},
         },
     )
-    # As the poller receives them (local/poller.py).
+    # As the poller receives them (local/eventsource/poller.py).
     event = json.loads(json.dumps(receive_event(sqs_client, queue)))  # it serialises
     SqsModel.model_validate(event)
     (record,) = event["Records"]
@@ -214,3 +210,29 @@ def test_sqs_events_conform_to_aws(sqs_client: Any, notes_queues: dict[str, Enti
     }
     assert "binaryValue" not in record["messageAttributes"]["text"]
     sqs_client.delete_message(QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"])
+
+
+def test_fifo_records_sequence_numbers_increase_within_their_message_group(
+    sqs_client: Any, notes_queues: dict[str, EntityQueues]
+) -> None:
+    """SQS's SequenceNumber grows within a message group (moto draws it at random),
+    with as many digits as AWS's sample; the poller passes it through."""
+    queue = notes_queues["boards"]
+    for n in range(5):
+        for group in ("a", "b"):
+            send_raw(sqs_client, queue, f"{group}{n}", group=group)
+    event = receive_event(sqs_client, queue)
+    by_group: dict[str, list[tuple[str, int]]] = {}
+    for record in event["Records"]:
+        attributes = record["attributes"]
+        by_group.setdefault(attributes["MessageGroupId"], []).append(
+            (record["body"], int(attributes["SequenceNumber"]))
+        )
+        assert len(attributes["SequenceNumber"]) == len(
+            sample("sqs_fifo.json")["Records"][0]["attributes"]["SequenceNumber"]
+        )
+    for group, received in by_group.items():
+        assert [body for body, _ in received] == [f"{group}{n}" for n in range(5)]
+        numbers = [number for _, number in received]
+        assert numbers == sorted(set(numbers)), f"group {group}: {numbers}"
+    assert set(by_group) == {"a", "b"}

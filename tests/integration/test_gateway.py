@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from queuefirst.local.http_server import GatewayServer
-from queuefirst.local.runtime import RuntimePool
+from queuefirst.local import GatewayServer, RuntimePool
 from tests.http_client import RawClient, Reply
 from tests.integration.conftest import start_gateway
 
@@ -213,3 +212,48 @@ def test_the_listening_socket_is_tcp_so_responses_are_not_held_by_nagle(gateway:
     """asyncio sets TCP_NODELAY on accepted connections only for IPPROTO_TCP sockets: without
     it every response waited 40 ms on a delayed ACK between its head and its body."""
     assert gateway.socket.proto == socket.IPPROTO_TCP
+
+
+def test_clients_that_stall_mid_headers_are_closed_after_a_bounded_time(gateway: GatewayServer) -> None:
+    """300 clients each send a request line and then one header byte every two seconds
+    (slowloris): each byte used to cancel the only timer, so they held their connections
+    for as long as they kept trickling. The server closes each within its headers timeout
+    (10 s from connecting), and serves others meanwhile and after."""
+    trickling = []
+    try:
+        started = time.monotonic()
+        for _ in range(300):
+            sock = socket.create_connection(("127.0.0.1", gateway.port), timeout=10)
+            sock.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            sock.setblocking(False)
+            trickling.append(sock)
+        open_ = set(trickling)
+        closed_after: list[float] = []
+        served_meanwhile = False
+        while open_ and time.monotonic() - started < 24:
+            time.sleep(2)
+            for sock in list(open_):
+                try:
+                    sock.send(b"a")
+                    if sock.recv(1) != b"":
+                        continue  # never: the server has no request to answer
+                except BlockingIOError:
+                    continue  # still open, nothing to read
+                except OSError:
+                    pass  # reset: closed
+                open_.discard(sock)
+                closed_after.append(time.monotonic() - started)
+            if not served_meanwhile:
+                with RawClient("127.0.0.1", gateway.port) as other:
+                    served_meanwhile = (
+                        other.request(b"GET /meanwhile HTTP/1.1\r\nHost: x\r\n\r\n").status == 200
+                    )
+    finally:
+        for sock in trickling:
+            sock.close()
+    still_open = len(open_)
+    assert still_open == 0, f"{still_open} of 300 trickling connections still open after 24 s"
+    assert max(closed_after) < 10 + 5  # the timeout, the two-second trickle, and a busy machine
+    assert served_meanwhile
+    with RawClient("127.0.0.1", gateway.port) as after:
+        assert after.request(b"GET /after HTTP/1.1\r\nHost: x\r\n\r\n").status == 200

@@ -1,4 +1,4 @@
-"""The local SQS server (moto's, with `queuefirst.local.sqs_speedups`) keeps SQS's FIFO promises.
+"""The local SQS server (moto's, with `queuefirst.local.servers.sqs_speedups`) keeps SQS's FIFO promises.
 
 The lanes of the whole design rest on one: a message group is handed to one
 receiver at a time, its messages in order. Real receivers, real threads, the
@@ -7,13 +7,17 @@ real server over HTTP.
 
 from __future__ import annotations
 
-import random
+import json
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from typing import Any
 
 import boto3
+
+from tests.fifo_lanes import back_from_flight
 
 GROUPS = 4
 PER_GROUP = 40
@@ -88,47 +92,23 @@ def test_a_message_group_goes_to_one_receiver_at_a_time_in_order(sqs_endpoint: s
 
 def test_messages_back_from_flight_are_delivered_in_their_group_order(sqs_endpoint: str) -> None:
     """Receivers that fail a batch (never delete it) send it back after the visibility
-    timeout, several messages of a group at once: they return in order, before the rest."""
-    client = boto3.client("sqs", endpoint_url=sqs_endpoint, region_name="us-east-1")
-    url = client.create_queue(
-        QueueName=f"back-{uuid.uuid4().hex[:8]}.fifo",
-        Attributes={"FifoQueue": "true", "VisibilityTimeout": "1"},
-    )["QueueUrl"]
-    processed: dict[str, list[int]] = {f"g{g}": [] for g in range(GROUPS)}
-    lock = threading.Lock()
+    timeout, several messages of a group at once: they return in order, before the rest.
 
-    def produce(group: int) -> None:
-        for n in range(PER_GROUP // 2):
-            client.send_message(
-                QueueUrl=url,
-                MessageBody=f"{group}:{n}",
-                MessageGroupId=f"g{group}",
-                MessageDeduplicationId=str(uuid.uuid4()),
-            )
-            time.sleep(0.01)
+    Asserts what SQS promises (`tests/fifo_lanes.py`), no more: a receiver that
+    stalls past the one-second timeout may process a message twice."""
+    outcome = back_from_flight(sqs_endpoint)
+    assert outcome.problems() == []
 
-    def consume(seed: int) -> None:
-        own = boto3.client("sqs", endpoint_url=sqs_endpoint, region_name="us-east-1")
-        rng = random.Random(seed)
-        while sum(len(v) for v in processed.values()) < GROUPS * (PER_GROUP // 2):
-            got = own.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-                "Messages", []
-            )
-            if not got or rng.random() < 0.25:
-                continue  # a failed batch: back after the visibility timeout
-            with lock:
-                for message in got:
-                    group, n = message["Body"].split(":")
-                    processed[f"g{group}"].append(int(n))
-            own.delete_message_batch(
-                QueueUrl=url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)],
-            )
 
-    threads = [threading.Thread(target=produce, args=(g,)) for g in range(GROUPS)]
-    threads += [threading.Thread(target=consume, args=(seed,)) for seed in range(RECEIVERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert processed == {f"g{g}": list(range(PER_GROUP // 2)) for g in range(GROUPS)}
+def test_a_group_back_from_flight_is_received_from_its_head_whenever_the_receive_runs() -> None:
+    """Issue 24's reordering, made reproducible: the server's own receive at 80 instants
+    around the moment three messages of a group come back from flight, on a clock that
+    advances at each read (a slow server). Each receive gets the group from its head or
+    nothing, never a later message first. The fake is time alone (`tests/sqs_fake_clock.py`)."""
+    command = [sys.executable, "-m", "tests.sqs_fake_clock"]
+    run = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+    seen = json.loads(run.stdout)
+    assert all(s["first"] == ["m0", "m1", "m2"] for s in seen)
+    seconds = [s["second"] for s in seen]
+    assert [] in seconds and [f"m{n}" for n in range(6)] in seconds  # the sweep crosses the deadline
+    assert [s for s in seconds if s not in ([], [f"m{n}" for n in range(6)])] == []

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 from queuefirst.api.root import build_api
-from queuefirst.local.queues import EntityQueues, ensure_queues
+from queuefirst.local import EntityQueues, ensure_queues
 from queuefirst.model.access import Owner
 from queuefirst.model.entity import Entity
 from queuefirst.model.http_routes import STATUS_PATHS, actors, readers, writers

@@ -12,11 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from queuefirst.local.functions import FunctionSpec
-from queuefirst.local.instance import Invocation
-from queuefirst.local.launchers import ProcessLauncher
-from queuefirst.local.ports import free_port
-from queuefirst.local.runtime import RuntimePool
+from queuefirst.local import FunctionSpec, Invocation, ProcessLauncher, RuntimePool, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

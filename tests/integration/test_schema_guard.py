@@ -181,9 +181,7 @@ def test_under_the_real_runtime_a_version_behind_answers_the_probe_with_an_init_
 ) -> None:
     """What `queuefirst deploy`'s probe and the CDK trigger see: AWS's runtime emulator and
     `python -m awslambdaric`, as in the images, report the init error with its type."""
-    from queuefirst.local.functions import FunctionSpec
-    from queuefirst.local.launchers import ProcessLauncher
-    from queuefirst.local.runtime import RuntimePool
+    from queuefirst.local import FunctionSpec, ProcessLauncher, RuntimePool
 
     def probe(needs: str) -> Any:
         env = {

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from queuefirst.api.root import build_api
-from queuefirst.local.ports import free_port
+from queuefirst.local import free_port
 from queuefirst.model.http_routes import DEFAULT_ROUTE, PUBLIC_API_PATHS, HttpRoute, api_routes
 from queuefirst.model.registry import Registry
 from queuefirst.runtime.settings import ApiSettings

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from queuefirst.local.queues import EntityQueues
+from queuefirst.local import EntityQueues
 from queuefirst.model.command import Scope
 from queuefirst.model.errors import SendError
 from queuefirst.model.registry import Registry

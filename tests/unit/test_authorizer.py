@@ -17,8 +17,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from queuefirst.local.authorizer import Denied, JwtAuthorizer, claim_text, event_claims
-from queuefirst.local.issuer import LocalIssuer
+from queuefirst.local import Denied, JwtAuthorizer, LocalIssuer, claim_text, event_claims
 from queuefirst.model.principal import OPERATORS, USERS
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from queuefirst.local.issuer import LocalIssuer
+from queuefirst.local import LocalIssuer
 from queuefirst.model.principal import OPERATORS, USERS
 from queuefirst.ops.cli import main
 
@@ -86,7 +86,7 @@ def test_endpoints_come_from_the_stacks_state_with_nothing_exported(
 ) -> None:
     from pathlib import Path
 
-    from queuefirst.local.state import DevState
+    from queuefirst.local import DevState
     from queuefirst.ops.endpoints import find_endpoints
 
     home = Path(str(tmp_path))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from queuefirst.local.routing import RouteTable
+from queuefirst.local import RouteTable
 from queuefirst.model.access import OWNED_BY_SELF, OWNED_THROUGH_PARENT, Access
 from queuefirst.model.entity import Entity
 from queuefirst.model.http_routes import DEFAULT_ROUTE, HttpRoute, RouteKind, api_routes

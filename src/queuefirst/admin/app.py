@@ -19,7 +19,7 @@ from queuefirst.admin.http import Request, Response, parse_request
 from queuefirst.admin.identity import Operator, operator_of
 from queuefirst.admin.ops_pages import OperationsPages
 from queuefirst.admin.pages import DataPages
-from queuefirst.admin.render import BASE, STATIC, render
+from queuefirst.admin.render import BASE, STATIC, forms_signed_with, render
 from queuefirst.api.errors import ApiError, InternalError, Unavailable
 from queuefirst.model.errors import QueueUnavailable, StoreUnavailable
 from queuefirst.model.principal import MisissuedClaim
@@ -145,7 +145,8 @@ class Console:
         self, view: View, request: Request, operator: Operator, params: dict[str, str], bearer: str
     ) -> Response:
         try:
-            response = view(request, operator, **params)
+            with forms_signed_with(csrf_token(bearer)):  # every form the view draws
+                response = view(request, operator, **params)
         except ApiError as error:
             response = error_page(error)
         except QueueUnavailable:
@@ -159,9 +160,6 @@ class Console:
             response = error_page(
                 InternalError(f"internal error ({type(error).__name__}); it has been logged")
             )
-        if isinstance(response.body, str):
-            # Every form the fragment holds gets the operator's CSRF token.
-            response.body = response.body.replace("__CSRF_TOKEN__", csrf_token(bearer))
         return response
 
 

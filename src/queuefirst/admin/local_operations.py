@@ -1,6 +1,6 @@
 """The operations page's figures and scaling, locally: the dev stack's control endpoint.
 
-`queuefirst dev` serves it on 127.0.0.1 (`queuefirst.local.control`) and
+`queuefirst dev` serves it on 127.0.0.1 (`queuefirst.local.stack.control`) and
 hands its address and a secret to the admin function's environment; a change
 applies to the running pollers and runtime pools at once.
 """

@@ -82,6 +82,8 @@ class DataPages:
     def list(self, request: Request, operator: Operator, entity: str) -> Response:
         declared = self.entity(entity)
         q = request.query.get("q", "").strip()[:200] or None
+        if q is not None and "\x00" in q:
+            raise Invalid("a search may not hold a NUL character", field="q")  # PostgreSQL text cannot
         after = request.query.get("after") or None
         parent_id = request.query.get(declared.parent_field or "", "").strip() or None
         for name, value in (("after", after), (declared.parent_field or "", parent_id)):

@@ -8,6 +8,9 @@ title when it swaps the fragment in.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,20 @@ from queuefirst.admin.fields import as_text
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
 BASE = "/admin"
+# The operator's CSRF token while a view renders, for the forms' hidden field
+# (`macros.csrf`). Rendered into the template where the form is, never
+# substituted into the page afterwards, so no data can be mistaken for it.
+_CSRF: ContextVar[str] = ContextVar("csrf_token", default="")
+
+
+@contextmanager
+def forms_signed_with(token: str) -> Iterator[None]:
+    """Render the forms of the views called in this block with this CSRF token."""
+    reset = _CSRF.set(token)
+    try:
+        yield
+    finally:
+        _CSRF.reset(reset)
 
 
 def view(*parts: str, **query: str | None) -> str:
@@ -51,7 +68,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals |= {"view": view, "fragment": fragment}
+    env.globals |= {"view": view, "fragment": fragment, "csrf_token": _CSRF.get}
     env.filters |= {"text": as_text, "number": _number, "label": lambda s: str(s).replace("_", " ")}
     return env
 

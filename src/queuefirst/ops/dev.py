@@ -9,10 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from queuefirst.local.launchers import ContainerLauncher, LaunchError
-from queuefirst.local.preflight import StackError
-from queuefirst.local.settings import DevSettings
-from queuefirst.local.stack import DevStack
+from queuefirst.local import ContainerLauncher, DevSettings, DevStack, LaunchError, StackError
 from queuefirst.model.application import load_application
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from queuefirst.local.settings import DevSettings
-from queuefirst.local.state import DevState
+from queuefirst.local import DevSettings, DevState
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from queuefirst.local.functions import find_spec, function_specs
-from queuefirst.local.instance import RuntimeInstance
-from queuefirst.local.launchers import ProcessLauncher
-from queuefirst.local.rie import rie_binary
-from queuefirst.local.settings import DevSettings
+from queuefirst.local import (
+    DevSettings,
+    ProcessLauncher,
+    RuntimeInstance,
+    find_spec,
+    function_specs,
+    rie_binary,
+)
 from queuefirst.model.application import load_application
 from queuefirst.ops.endpoints import find_endpoints
 

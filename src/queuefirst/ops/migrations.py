@@ -30,7 +30,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import ops as alembic_ops
 from alembic.operations.ops import MigrationScript
 
-from queuefirst.local.postgres import scratch_postgres
+from queuefirst.local import scratch_postgres
 from queuefirst.model.application import Application, load_application
 from queuefirst.ops import bakefile, expand_contract
 from queuefirst.ops.endpoints import find_endpoints

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 from queuefirst.ops.canary import (
     NOT_ENOUGH_TRAFFIC,
@@ -29,18 +29,8 @@ from queuefirst.ops.canary import (
     MetricsApi,
     read_figures,
 )
+from queuefirst.ops.deploy_plan import DeployError, DeployPlan, SchemaRefused
 from queuefirst.store.revision import PROBE_EVENT
-
-if TYPE_CHECKING:  # deploy imports this module
-    from queuefirst.ops.deploy import DeployPlan
-
-
-class DeployError(RuntimeError):
-    """The rollout cannot start or cannot continue; nothing was left half-moved."""
-
-
-class SchemaRefused(DeployError):
-    """The new version's database is behind it: nothing moved to it."""
 
 
 class LambdaApi(Protocol):

@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from queuefirst.local.issuer import DEFAULT_LIFETIME_SECONDS, LocalIssuer
-from queuefirst.local.settings import DevSettings
+from queuefirst.local import DEFAULT_LIFETIME_SECONDS, DevSettings, LocalIssuer
 from queuefirst.model.application import load_application
 from queuefirst.model.principal import AUTHORIZERS, OPERATORS, USERS
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from queuefirst.local.ports import free_port, port_in_use, start_server, stop_process, wait_until
+from queuefirst.local.servers.ports import free_port, port_in_use, start_server, stop_process, wait_until
 
 SERVICE_USER = "queuefirst-pg"
 

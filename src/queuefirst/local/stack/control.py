@@ -4,7 +4,7 @@ A small HTTP server on 127.0.0.1 (its own port, handed to the admin function
 with a secret in its environment), never behind the gateway:
 
 - `GET /functions`: per function, the stack's own figures (invocations,
-  errors, p50/p99 from `local/stats.py`), its queue's depth, in-flight
+  errors, p50/p99 from `runtimes/stats.py`), its queue's depth, in-flight
   messages and dead letters as SQS counts them now, the oldest message's age
   as the poller last saw it, its scaling and its runtimes;
 - `PUT /functions/<name>/scaling` `{"batch_size", "maximum_concurrency",
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from queuefirst.local.poller import EventSourcePoller
-from queuefirst.local.queues import EntityQueues
-from queuefirst.local.runtime import RuntimePool
-from queuefirst.local.stats import Stats
+from queuefirst.local.eventsource.poller import EventSourcePoller
+from queuefirst.local.runtimes.pool import RuntimePool
+from queuefirst.local.runtimes.stats import Stats
+from queuefirst.local.servers.queues import EntityQueues
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -3,8 +3,8 @@
 Order matters and every step can be undone: ports are checked before
 anything starts, and a failure part-way stops what already runs, so nothing
 is left half-started. What the stack is asked to run (`DevStack`'s fields)
-is kept apart from what it runs (`Running`), which `stop` takes down in
-reverse.
+is kept apart from what it runs (`Running`, in `running.py`, which the
+summary reads too), which `stop` takes down in reverse.
 """
 
 from __future__ import annotations
@@ -16,52 +16,32 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from queuefirst.local.control import ControlServer, StackControls
-from queuefirst.local.functions import FunctionSpec, function_specs, warmup_event
-from queuefirst.local.http_server import GatewayServer
-from queuefirst.local.instance import Invocation
-from queuefirst.local.issuer import LocalIssuer
-from queuefirst.local.launchers import Launcher, ProcessLauncher
-from queuefirst.local.poller import EventSourcePoller
-from queuefirst.local.postgres import EmbeddedPostgres
-from queuefirst.local.preflight import StackError, check_database, check_ports, check_sqs
-from queuefirst.local.queues import EntityQueues, ensure_queues
-from queuefirst.local.rie import RieError, rie_binary
-from queuefirst.local.runtime import RuntimePool, start_pools
-from queuefirst.local.serving import start_gateway
-from queuefirst.local.settings import DevSettings
-from queuefirst.local.sqs import LocalSqs
-from queuefirst.local.state import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, DevState, FunctionState
-from queuefirst.local.stats import DepthWatcher, Stats
-from queuefirst.local.summary import console_lines, summary
+from queuefirst.local.eventsource.poller import EventSourcePoller
+from queuefirst.local.gateway.events import http_event
+from queuefirst.local.gateway.issuer import LocalIssuer
+from queuefirst.local.gateway.serving import start_gateway
+from queuefirst.local.runtimes.instance import Invocation
+from queuefirst.local.runtimes.launchers import Launcher, ProcessLauncher
+from queuefirst.local.runtimes.pool import RuntimePool, start_pools
+from queuefirst.local.runtimes.rie import RieError, rie_binary
+from queuefirst.local.runtimes.specs import FunctionSpec, function_specs
+from queuefirst.local.runtimes.stats import DepthWatcher, Stats
+from queuefirst.local.servers.postgres import EmbeddedPostgres
+from queuefirst.local.servers.queues import ensure_queues
+from queuefirst.local.servers.sqs import LocalSqs
+from queuefirst.local.stack.control import ControlServer, StackControls
+from queuefirst.local.stack.preflight import StackError, check_database, check_ports, check_sqs, migrate
+from queuefirst.local.stack.running import Running
+from queuefirst.local.stack.settings import DevSettings
+from queuefirst.local.stack.state import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, DevState, FunctionState
+from queuefirst.local.stack.summary import console_lines, summary
 from queuefirst.model.application import Application
 from queuefirst.model.http_routes import HttpRoute, admin_routes, api_routes
 from queuefirst.model.names import admin_function_name, api_function_name, worker_function_name
 from queuefirst.model.principal import AUTHORIZERS, issuer_variable
 from queuefirst.runtime.sender import sqs_client
-from queuefirst.schema.upgrade import upgrade
-
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
-
-
-@dataclass
-class Running:
-    """Everything the stack has started, so `stop` can take it down."""
-
-    postgres: EmbeddedPostgres | None = None
-    sqs: LocalSqs | None = None
-    database_url: str = ""
-    sqs_url: str = ""
-    client: SQSClient | None = None
-    queues: dict[str, EntityQueues] = field(default_factory=dict)
-    pools: dict[str, RuntimePool] = field(default_factory=dict)
-    pollers: list[EventSourcePoller] = field(default_factory=list)
-    gateway: GatewayServer | None = None
-    # What the admin console's operations page reads and changes (local/control.py).
-    control: ControlServer | None = None
 
 
 @dataclass
@@ -75,6 +55,8 @@ class DevStack:
     running: Running = field(default_factory=Running, init=False)
     stats: Stats = field(init=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
+    # Pools grow on threads of their own: one dev.json write at a time, the newest state last.
+    _state_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.registry = self.application.registry()
@@ -114,7 +96,7 @@ class DevStack:
         except BaseException:
             self.stop()
             raise
-        self._state().write(self.home)
+        self._write_state()
         return self
 
     # -- steps ------------------------------------------------------------------------
@@ -131,10 +113,10 @@ class DevStack:
 
     def _start_database(self) -> None:
         running = self.running
+        data_dir = self.home / "postgres"
         if self.settings.database_url:
             running.database_url = self.settings.database_url
         else:
-            data_dir = self.home / "postgres"
             if self.reset and data_dir.exists():
                 shutil.rmtree(data_dir)
             running.postgres = EmbeddedPostgres(data_dir, port=self.settings.pg_port).start()
@@ -142,7 +124,7 @@ class DevStack:
         check_database(running.database_url)
         if self.reset and self.settings.database_url:
             self.log("--reset leaves a DATABASE_URL database as it is")
-        upgrade(running.database_url, self.application)
+        migrate(running.database_url, self.application, None if self.settings.database_url else data_dir)
 
     def _start_sqs(self) -> None:
         running = self.running
@@ -251,13 +233,17 @@ class DevStack:
         self.stats.runtimes(pool.spec.name, pool.size)
         self.log(f"{pool.spec.name}: {pool.size} runtime(s) (limit {pool.limit})")
         if not self._stopping.is_set():
-            self._state().write(self.home)
+            self._write_state()
 
     def _report(self, result: Invocation, batch: int) -> None:
         outcome = "ok" if result.ok else f"error: {result.error}"
         if result.ok and isinstance(result.payload, dict) and result.payload.get("batchItemFailures"):
             outcome = f"partial: {len(result.payload['batchItemFailures'])} of {batch} failed"
         self.log(f"{result.function} batch of {batch} -> {outcome} {result.duration_ms:.1f} ms")
+
+    def _write_state(self) -> None:
+        with self._state_lock:
+            self._state().write(self.home)
 
     def _state(self) -> DevState:
         return DevState(
@@ -294,3 +280,12 @@ class DevStack:
         if running.postgres is not None:
             running.postgres.stop()
         DevState.remove(self.home)
+
+
+def warmup_event(spec: FunctionSpec) -> dict[str, Any]:
+    """An event each function answers without touching data: sent once to every runtime at start."""
+    if spec.name.endswith("-admin"):
+        return http_event("GET", "/admin/login")
+    if spec.entity is None:
+        return http_event("GET", "/openapi.json")
+    return {"Records": []}

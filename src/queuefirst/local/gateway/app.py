@@ -11,11 +11,11 @@ The gateway's own answers use API Gateway's error shape, `{"message": ...}`:
 arrive in time, 413 past API Gateway's 10 MB payload limit, 502 when the
 invocation fails or answers what API Gateway cannot map, and 503 when no
 runtime answers within the integration timeout. Malformed HTTP gets 400 from
-the server itself (see `local/http_server.py`).
+the server itself (see `gateway/server.py`).
 
 With a `Routing`, each request takes its route as API Gateway selects it
-(`local/routing.py`), the route's JWT authorizer checks its token first
-(`local/authorizer.py`: 401 `{"message":"Unauthorized"}` without a valid one,
+(`gateway/routing.py`), the route's JWT authorizer checks its token first
+(`gateway/authorizer.py`: 401 `{"message":"Unauthorized"}` without a valid one,
 and the function is never invoked), and the event names the route and
 carries the verified claims where AWS puts them. Without one (a bare
 gateway in front of one function, for tests and benchmarks), every request
@@ -34,10 +34,10 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from queuefirst.local.authorizer import Denied
-from queuefirst.local.events import http_event
-from queuefirst.local.instance import Invocation
-from queuefirst.local.routing import Invoke, Routing
+from queuefirst.local.gateway.authorizer import Denied
+from queuefirst.local.gateway.events import http_event
+from queuefirst.local.gateway.routing import Invoke, Routing
+from queuefirst.local.runtimes.instance import Invocation
 from queuefirst.model.limits import HTTP_API_MAX_BODY_BYTES, HTTP_API_TIMEOUT_SECONDS
 
 # The methods an HTTP API route can name (`ANY` covers exactly these).

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from queuefirst.local.authorizer import JwtAuthorizer
+from queuefirst.local.gateway.authorizer import JwtAuthorizer
 from queuefirst.model.principal import AUTHORIZERS
 
 ALGORITHM = "RS256"

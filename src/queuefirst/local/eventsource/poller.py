@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from queuefirst.local.events import sqs_event
-from queuefirst.local.instance import Invocation
-from queuefirst.local.queues import EntityQueues
-from queuefirst.local.runtime import RuntimePool
-from queuefirst.local.stats import Stats
+from queuefirst.local.eventsource.records import sqs_event
+from queuefirst.local.runtimes.instance import Invocation
+from queuefirst.local.runtimes.pool import RuntimePool
+from queuefirst.local.runtimes.stats import Stats
+from queuefirst.local.servers.queues import EntityQueues
 from queuefirst.model.entity import Entity
 from queuefirst.model.limits import SQS_BATCH_LIMIT
 
@@ -172,7 +172,9 @@ def _reported_failures(payload: Any, message_ids: set[str]) -> set[str] | None:
         return set()
     if not isinstance(payload, dict):
         return None
-    items = payload.get("batchItemFailures", [])
+    items = payload.get("batchItemFailures")
+    if items is None:
+        return set()  # absent or null: complete success, as AWS reads it
     if not isinstance(items, list):
         return None
     failed: set[str] = set()

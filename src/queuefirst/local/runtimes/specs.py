@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from queuefirst.local.events import http_event
 from queuefirst.model.limits import HTTP_API_TIMEOUT_SECONDS
 from queuefirst.model.names import admin_function_name, api_function_name, worker_function_name
 from queuefirst.model.registry import Registry
 
+# The AWS account the local functions run in, as ARNs and request contexts name it
+# (the zero account of AWS's own sample events).
+ACCOUNT = "000000000000"
 API_MEMORY_MB = 512
 ADMIN_MEMORY_MB = 512
 # The console serves one operator at a time, mostly: one warm runtime, a second when busy.
@@ -108,12 +109,3 @@ def find_spec(specs: list[FunctionSpec], app: str, wanted: str) -> FunctionSpec 
         if wanted in (spec.name, spec.name.removeprefix(f"{app}-"), spec.entity):
             return spec
     return None
-
-
-def warmup_event(spec: FunctionSpec) -> dict[str, Any]:
-    """An event each function answers without touching data: sent once to every runtime at start."""
-    if spec.name.endswith("-admin"):
-        return http_event("GET", "/admin/login")
-    if spec.entity is None:
-        return http_event("GET", "/openapi.json")
-    return {"Records": []}

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from queuefirst.local.queues import EntityQueues
+from queuefirst.local.servers.queues import EntityQueues
 from queuefirst.model.names import worker_function_name
 from queuefirst.runtime.dead_letters import queue_depth
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-from queuefirst.local.ports import free_port, port_in_use, start_server, stop_process
+from queuefirst.local.servers.ports import free_port, port_in_use, start_server, stop_process
 
 
 class SqsServerError(RuntimeError):
@@ -34,7 +34,15 @@ class LocalSqs:
         if port_in_use(self.port):
             raise SqsServerError(f"port {self.port} is in use: choose another with QUEUEFIRST_SQS_PORT")
         self.process = start_server(
-            [sys.executable, "-m", "queuefirst.local.sqs_server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "queuefirst.local.servers.sqs_server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
             port=self.port,
             what="moto server",
             timeout=timeout,

@@ -5,8 +5,11 @@ port in use is an error the stack can report (uvicorn itself would exit the
 process), and its backlog is deep enough for hundreds of clients connecting
 at once. Two details of uvicorn's h11 protocol are adjusted, and nothing else:
 malformed HTTP gets API Gateway's JSON error body instead of plain text, and
-a connection that never completes its first request's headers is closed after
-the keep-alive timeout, as one that goes quiet between requests already is.
+a request's headers must arrive whole within HEADERS_TIMEOUT_SECONDS of the
+connection opening (or of the previous response), or the connection closes.
+uvicorn's keep-alive timer alone does not bound that: any byte received
+cancels it, so a client trickling a header byte every few seconds held its
+connection forever, and a few hundred such clients held as many.
 """
 
 from __future__ import annotations
@@ -21,21 +24,52 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from queuefirst.local.gateway import Gateway
+from queuefirst.local.gateway.app import Gateway
 
 BACKLOG = 2048
 KEEP_ALIVE_SECONDS = 5
+# From the connection opening, or the previous response, to a request's last header.
+HEADERS_TIMEOUT_SECONDS = 10.0
 # In-flight requests get this long to finish when the stack stops.
 GRACEFUL_SECONDS = 5
 
 
 class GatewayProtocol(H11Protocol):
+    headers_timeout = HEADERS_TIMEOUT_SECONDS
+    _headers_deadline: asyncio.TimerHandle | None = None
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        # Cancelled by uvicorn as soon as the first request's headers are in.
+        # Closes a connection that sends nothing; uvicorn cancels it at the first byte.
         self.timeout_keep_alive_task = self.loop.call_later(
             self.timeout_keep_alive, self.timeout_keep_alive_handler
         )
+        self._await_headers()
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self._headers_deadline is not None and self.conn.their_state is not h11.IDLE:
+            self._headers_deadline.cancel()  # a request's headers are in: its body has its own timeout
+            self._headers_deadline = None
+
+    def on_response_complete(self) -> None:
+        self._await_headers()  # before uvicorn reads a pipelined request, which cancels it
+        super().on_response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._headers_deadline is not None:
+            self._headers_deadline.cancel()
+        super().connection_lost(exc)
+
+    def _await_headers(self) -> None:
+        if self._headers_deadline is not None:
+            self._headers_deadline.cancel()
+        self._headers_deadline = self.loop.call_later(self.headers_timeout, self._headers_too_slow)
+
+    def _headers_too_slow(self) -> None:
+        self._headers_deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()  # no request to answer: h11 answers only a whole request line
 
     def send_400_response(self, msg: str) -> None:
         body = json.dumps({"message": "Bad Request"}).encode()
@@ -55,7 +89,9 @@ class GatewayProtocol(H11Protocol):
 class GatewayServer:
     """One gateway on one port, served by uvicorn in a background thread."""
 
-    def __init__(self, app: Gateway, host: str, port: int) -> None:
+    def __init__(
+        self, app: Gateway, host: str, port: int, *, headers_timeout: float = HEADERS_TIMEOUT_SECONDS
+    ) -> None:
         self.app = app
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY on accepted connections only
@@ -70,7 +106,7 @@ class GatewayServer:
             raise
         config = uvicorn.Config(
             app,
-            http=GatewayProtocol,
+            http=type("GatewayProtocol", (GatewayProtocol,), {"headers_timeout": headers_timeout}),
             lifespan="off",
             loop="asyncio",
             backlog=BACKLOG,

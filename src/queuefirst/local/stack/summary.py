@@ -5,15 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
-
+from queuefirst.local.gateway.issuer import LocalIssuer
+from queuefirst.local.stack.preflight import safe_url
+from queuefirst.local.stack.running import Running
 from queuefirst.model.principal import OPERATORS
-
-if TYPE_CHECKING:
-    from queuefirst.local.issuer import LocalIssuer
-    from queuefirst.local.stack import Running
 
 # The operator token `dev` prints for the console: a working day.
 CONSOLE_TOKEN_SECONDS = 8 * 3600
@@ -40,11 +36,6 @@ def summary(app: str, gateway_url: str, home: Path, running: Running, console: S
     for entity, queues in running.queues.items():
         lines.append(f"    {entity:<28} {queues.url}  (dead letters: {queues.dlq_url.rsplit('/', 1)[-1]})")
     return "\n".join(lines)
-
-
-def safe_url(url: str) -> str:
-    """A database URL without its password."""
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def console_lines(gateway_url: str, issuer: LocalIssuer) -> list[str]:

@@ -9,18 +9,16 @@ attributes computed when asked for, one clock read per scan, deletes found
 by their receipt handle, and FIFO deduplication by a table of recent ids (which, as
 on AWS and unlike moto, also remembers ids of messages already deleted).
 
-Two fixes of behaviour, both of FIFO order, which the lanes of the whole design
-rest on. moto's receive is not atomic: two receives at once could both see a
-message group free and each take messages of it; receives of a queue now take
-turns choosing messages, as SQS hands a group to one receiver at a time. And
-when several messages of a group come back from flight together, moto skipped
-the first (its siblings still counted as in flight) and delivered a later one:
-messages whose visibility timeout ended now leave flight before a receive
-chooses. A receive waiting for a blocked group wakes when a delete frees it
-instead of spinning.
+Fixes of behaviour, of FIFO order, which the lanes of the whole design rest
+on: moto's receive is replaced by `sqs_receive`'s (receives of a queue take
+turns and choose at one instant, so a group is handed to one receiver at a
+time and a message back from flight is at the head of its group; a receive
+waiting for a blocked group wakes when a delete frees it instead of
+spinning); and FIFO messages get sequence numbers that increase within their
+queue, as SQS's do within their group (moto draws them at random).
 
 They are applied in the local SQS server's own process only
-(`python -m queuefirst.local.sqs_server`), and only to the moto version they
+(`python -m queuefirst.local.servers.sqs_server`), and only to the moto version they
 were written against.
 """
 
@@ -28,8 +26,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-import time
 import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -38,6 +34,8 @@ from moto.core.utils import camelcase_to_underscores, unix_time_millis
 from moto.sqs import models as sqs_models
 from moto.sqs import utils as sqs_utils
 from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS, Message, Queue, SQSBackend
+
+from queuefirst.local.servers import sqs_receive
 
 PATCHED_VERSION = "5.2.5"
 
@@ -79,6 +77,7 @@ def _add_message(queue: Queue, message: Message, original: Any) -> None:
     if not queue.fifo_queue or queue.lambda_event_source_mappings:
         original(queue, message)
         return
+    message.sequence_number = _next_sequence_number(queue)
     if message.deduplication_id:
         recent: dict[tuple[str | None, str], float] = queue.__dict__.setdefault(
             "_recent_deduplication_ids", {}
@@ -97,6 +96,15 @@ def _add_message(queue: Queue, message: Message, original: Any) -> None:
         queue._messages_lock.notify_all()
 
 
+def _next_sequence_number(queue: Queue) -> str:
+    """SQS's SequenceNumber: 20 digits, larger for each message sent to the queue
+    (SQS promises larger within a group; one counter per queue gives that)."""
+    with queue._messages_lock:
+        sequence: int = queue.__dict__.get("_last_sequence_number", 18_000_000_000_000_000_000) + 1
+        queue.__dict__["_last_sequence_number"] = sequence
+    return str(sequence)
+
+
 # Every receipt handle a message was ever given -> the message (weakly, so deleted
 # messages go away): deleting by handle is a lookup, not a scan of the queue.
 _BY_RECEIPT: weakref.WeakValueDictionary[str, Message] = weakref.WeakValueDictionary()
@@ -110,48 +118,24 @@ def _mark_received(message: Message, visibility_timeout: int | None, original: A
 def _delete(queue: Queue, receipt_handles: set[str]) -> set[str]:
     """Delete the messages holding any of these receipt handles; the handles found."""
     found: set[str] = set()
-    doomed: set[int] = set()
+    doomed: dict[int, Message] = {}
     for handle in receipt_handles:
         message = _BY_RECEIPT.get(handle)
         if message is None or id(message) in doomed:
             continue
         found.add(handle)
-        doomed.add(id(message))
-        queue.pending_messages.discard(message)
+        doomed[id(message)] = message
         queue.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
     if doomed:
         # Under the lock sends append with: a message sent while the list is rebuilt
-        # would otherwise be lost (moto's own delete has that race).
+        # would otherwise be lost (moto's own delete has that race); and a receive
+        # walks the messages in flight under it.
         with queue._messages_lock:
+            for message in doomed.values():
+                queue.pending_messages.discard(message)
             queue._messages = [m for m in queue._messages if id(m) not in doomed]
             queue._messages_lock.notify_all()  # a FIFO group may be free again
     return found
-
-
-def _receive(queue: Queue, wait_seconds: float, choose: Any) -> list[Message]:
-    """`choose()` (moto's receive, not waiting) one receive of the queue at a time;
-    between tries, wait for a message sent or deleted, or a visibility timeout ending."""
-    turn: threading.Lock = queue.__dict__.setdefault("_receive_turn", threading.Lock())
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        # The turn orders receives; the messages lock keeps sends and deletes out of
-        # the list while a receive walks it and moves dead letters out of it.
-        with turn, queue._messages_lock:
-            _land_expired(queue)
-            chosen: list[Message] = choose()
-        left = deadline - time.monotonic()
-        if chosen or left <= 0:
-            return chosen
-        with queue._messages_lock:
-            # Woken by a send or a delete; the short timeout catches visibility ending.
-            queue._messages_lock.wait(timeout=min(left, 0.2))
-
-
-def _land_expired(queue: Queue) -> None:
-    """Messages in flight whose visibility timeout ended are in flight no more."""
-    now = unix_time_millis()
-    for message in [m for m in queue.pending_messages if now > m.visible_at]:
-        queue.pending_messages.discard(message)
 
 
 def _receipt_handle() -> str:
@@ -171,7 +155,7 @@ def apply() -> None:
         raise RuntimeError(f"queuefirst's SQS speedups are for moto {PATCHED_VERSION}, not {installed}")
     original_add = Queue.add_message
     original_mark_received = Message.mark_received
-    original_receive = SQSBackend.receive_message
+    original_change_visibility = SQSBackend.change_message_visibility
 
     def receive_message(
         backend: SQSBackend,
@@ -181,13 +165,10 @@ def apply() -> None:
         visibility_timeout: int,
         message_attribute_names: list[str] | None = None,
     ) -> list[Message]:
-        def choose() -> list[Message]:
-            chosen: list[Message] = original_receive(
-                backend, queue_name, count, 0, visibility_timeout, message_attribute_names
-            )
-            return chosen
-
-        return _receive(backend.get_queue(queue_name), wait_seconds_timeout, choose)
+        queue = backend.get_queue(queue_name)
+        return sqs_receive.receive(
+            queue, count, wait_seconds_timeout, visibility_timeout, message_attribute_names or []
+        )
 
     def add_message(queue: Queue, message: Message) -> None:
         _add_message(queue, message, original_add)
@@ -230,5 +211,6 @@ def apply() -> None:
     _patch(Message, "mark_received", mark_received)
     _patch(SQSBackend, "delete_message_batch", delete_message_batch)
     _patch(SQSBackend, "receive_message", receive_message)
+    _patch(SQSBackend, "change_message_visibility", sqs_receive.change_visibility(original_change_visibility))
     _patch(sqs_utils, "generate_receipt_handle", _receipt_handle)
     _patch(sqs_models, "generate_receipt_handle", _receipt_handle)

@@ -10,13 +10,13 @@ import queue
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from queuefirst.local.authorizer import JwtAuthorizer
-from queuefirst.local.gateway import Gateway
-from queuefirst.local.http_server import GatewayServer
-from queuefirst.local.instance import Invocation
-from queuefirst.local.routing import Invoke, RouteTable, Routing
-from queuefirst.local.runtime import RuntimePool
-from queuefirst.local.stats import Stats
+from queuefirst.local.gateway.app import Gateway
+from queuefirst.local.gateway.authorizer import JwtAuthorizer
+from queuefirst.local.gateway.routing import Invoke, RouteTable, Routing
+from queuefirst.local.gateway.server import GatewayServer
+from queuefirst.local.runtimes.instance import Invocation
+from queuefirst.local.runtimes.pool import RuntimePool
+from queuefirst.local.runtimes.stats import Stats
 from queuefirst.model.http_routes import HttpRoute
 
 

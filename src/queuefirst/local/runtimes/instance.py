@@ -3,7 +3,7 @@
 
 RIE serves one invocation at a time over HTTP; an instance keeps one
 connection to it open. An invocation that gets no answer marks the instance
-broken, for its pool to replace (`queuefirst.local.runtime`).
+broken, for its pool to replace (`queuefirst.local.runtimes.pool`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from queuefirst.local.functions import FunctionSpec
-from queuefirst.local.launchers import Launcher
-from queuefirst.local.ports import free_port, start_server
-from queuefirst.local.processes import live_children
+from queuefirst.local.runtimes.launchers import Launcher
+from queuefirst.local.runtimes.processes import live_children
+from queuefirst.local.runtimes.specs import FunctionSpec
+from queuefirst.local.servers.ports import free_port, start_server
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 

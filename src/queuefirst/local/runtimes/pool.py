@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from queuefirst.local.functions import FunctionSpec
-from queuefirst.local.instance import Invocation, RuntimeInstance
-from queuefirst.local.launchers import Launcher
+from queuefirst.local.runtimes.instance import Invocation, RuntimeInstance
+from queuefirst.local.runtimes.launchers import Launcher
+from queuefirst.local.runtimes.specs import FunctionSpec
 
 
 class RuntimePool:

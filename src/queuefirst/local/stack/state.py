@@ -3,10 +3,18 @@
 Written by the stack when it is up and removed when it stops; `dlq`,
 `invoke` and the rest read it to find the endpoints and the local
 credentials, so nothing needs exporting. One typed model reads and writes it.
+
+The stack rewrites it while it runs (a pool grows), so it is written whole
+or not at all: to a temporary file beside it, flushed to disk, then renamed
+over it, which a reader sees as one step (the old file or the new one,
+never half of either).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -38,17 +46,26 @@ class DevState(BaseModel):
 
     def write(self, home: Path) -> None:
         home.mkdir(parents=True, exist_ok=True)
-        path = home / FILE_NAME
-        path.touch(mode=0o600)  # it may hold a DATABASE_URL with a password
-        path.chmod(0o600)
-        path.write_text(self.model_dump_json(indent=2))
+        # mkstemp makes it 0600: it may hold a DATABASE_URL with a password.
+        descriptor, temporary = tempfile.mkstemp(dir=home, prefix=f".{FILE_NAME}.", suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "w") as out:
+                out.write(self.model_dump_json(indent=2))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, home / FILE_NAME)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
 
     @classmethod
     def read(cls, home: Path) -> DevState | None:
-        path = home / FILE_NAME
-        if not path.is_file():
-            return None
-        return cls.model_validate_json(path.read_text())
+        try:
+            text = (home / FILE_NAME).read_text()
+        except (FileNotFoundError, IsADirectoryError):
+            return None  # no stack running (or it stopped as we looked)
+        return cls.model_validate_json(text)
 
     @staticmethod
     def remove(home: Path) -> None:

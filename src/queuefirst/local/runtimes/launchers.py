@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from queuefirst.local.functions import FunctionSpec
-from queuefirst.local.ports import free_port
+from queuefirst.local.runtimes.specs import FunctionSpec
+from queuefirst.local.servers.ports import free_port
 
 
 class LaunchError(RuntimeError):

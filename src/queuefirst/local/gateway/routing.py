@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from queuefirst.local.authorizer import JwtAuthorizer
-from queuefirst.local.instance import Invocation
+from queuefirst.local.gateway.authorizer import JwtAuthorizer
+from queuefirst.local.runtimes.instance import Invocation
 from queuefirst.model.http_routes import ANY, DEFAULT_ROUTE, HttpRoute
 
 # A function: one event in, its invocation out; `wait` bounds the wait for a free runtime.
