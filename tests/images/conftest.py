@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from queuefirst.ops.plan import compute_plan, fingerprints, schema_revisions
+from queuefirst.ops.plan import compute_plan, fingerprints, parts_labels, schema_revisions
 from shop import application as shop_application
 
 SHOP = shop_application
@@ -117,6 +117,7 @@ def bake_env(root: Path, python_base: str, tag: str) -> dict[str, str]:
         "TAG": tag,
         "REGISTRY": "",
         "FINGERPRINTS": json.dumps(fingerprints(plan)),
+        "FINGERPRINT_PARTS": json.dumps(parts_labels(plan)),
         "SCHEMA_REVISIONS": json.dumps(schema_revisions(plan)),
         "BUILDX_NO_DEFAULT_ATTESTATIONS": "1",
     }

@@ -32,7 +32,9 @@ STEP = re.compile(r"<!-- tutorial: (write|edit|run) ?(\S*) -->\s*```\w+\n(.*?)``
 def tutorial_steps() -> list[tuple[str, str, str]]:
     section = (ROOT / "README.md").read_text().split("## Adding an entity", 1)[1].split("\n## ", 1)[0]
     steps = [(kind, path, _dedent(body)) for kind, path, body in STEP.findall(section)]
-    assert [kind for kind, _, _ in steps] == ["write", "write", "edit", "run"], "the README's three steps moved"
+    assert [kind for kind, _, _ in steps] == ["write", "write", "edit", "run"], (
+        "the README's three steps moved"
+    )
     return steps
 
 

@@ -4,7 +4,7 @@ Random multisets of the shop's commands (creates, updates, deletes with their
 cascades, and every action, with the asks they send: suspensions cancelling
 orders, cancellations releasing items, items reserving and releasing stock),
 sent with duplicates, delivered through FIFO queues simulated in memory
-(`tests.shop.fifo`: any batch SQS FIFO may form, sends that fail, deletes
+(`queuefirst.testing.fifo`: any batch SQS FIFO may form, sends that fail, deletes
 that are lost, a database that is down for a batch now and then) to the real
 workers' batch path and the real database. At the end, the rows, every
 command's status, the multiset of asks sent and every stock level equal the
@@ -32,8 +32,8 @@ from queuefirst.model.errors import StoreUnavailable
 from queuefirst.model.registry import Registry
 from queuefirst.store.database import Database
 from queuefirst.store.entity_store import EntityStore
+from queuefirst.testing.fifo import FifoQueues, FifoSender
 from queuefirst.worker.batch import BatchApplier
-from tests.shop.fifo import FifoQueues, FifoSender
 from tests.shop.model import Model
 
 pytestmark = pytest.mark.integration

@@ -26,6 +26,7 @@ from queuefirst.api.reach import Reach, absent
 from queuefirst.api.status import awaited, own_entry, settled
 from queuefirst.api.versioning import VersionClock, new_id
 from queuefirst.model.access import Owner
+from queuefirst.model.admission import ParentRow, admission, through_parent
 from queuefirst.model.command import ADMIT, CREATE, DELETE, UPDATE, Command, Producer, Status
 from queuefirst.model.declarations import ON_DELETE
 from queuefirst.model.entity import Entity
@@ -242,37 +243,21 @@ class ApiService:
 
     def _admitting_parent(self, conn: Connection, entity: Entity, row: FoundRow, op: str) -> FoundRow | None:
         """The parent row that admits `op` on `row`, if its entity admits such writes."""
-        if entity.parent is None or row.parent is None:
-            return None
-        declared = self.registry[entity.parent].admissions.get(entity.name)
-        if declared is None or op not in declared.ops:
+        if admission(self.registry, entity.name, op) is None or entity.parent is None or row.parent is None:
             return None
         return self.reader.find(conn, self.registry[entity.parent], row.parent)
 
     def _through_parent(self, entity: Entity, parent: FoundRow | None, command: Command) -> Command:
         """A write the parent admits goes to the parent, in the parent's lane; others as they are.
 
-        Its preconditions are checked here first, as a courtesy, on the parent row as read."""
-        if entity.parent is None:
-            return command
-        parent_entity = self.registry[entity.parent]
-        declared = parent_entity.admissions.get(entity.name)
-        if declared is None or command.op not in declared.ops:
+        The admission's preconditions are checked here first, as a courtesy, on the parent row."""
+        declared = admission(self.registry, entity.name, command.op)
+        if declared is None:
             return command
         if parent is None:
-            raise Conflict(f"no {parent_entity.name} with id {command.parent}", field=entity.parent_field)
+            raise Conflict(f"no {entity.parent} with id {command.parent}", field=entity.parent_field)
         _courtesy(declared.when, parent.values)
-        write = {"entity": entity.name, "op": command.op, "key": command.key, "payload": command.payload}
-        return command.model_copy(
-            update={
-                "entity": parent_entity.name,
-                "op": ADMIT,
-                "key": parent.key,
-                "parent": parent.parent,
-                "version": max(command.version, parent.version + 1),
-                "payload": write,
-            }
-        )
+        return through_parent(self.registry, command, ParentRow(parent.key, parent.parent, parent.version))
 
     def _command(
         self,

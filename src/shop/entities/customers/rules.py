@@ -1,7 +1,8 @@
 """Customers' rules: suspension, and a suspension that survives re-creating the account."""
 
 from queuefirst import Decision, Empty, Row, accept
-from shop.entities.customers import CustomerFields, Suspension, customers
+
+from . import CustomerFields, Suspension, customers
 
 
 @customers.rule

@@ -1,7 +1,8 @@
 """Order items' rules: reserve, take the product's answer, tell the order, give back or keep."""
 
 from queuefirst import Decision, Refusal, Row, accept, reject
-from shop.entities.order_items import OrderItemFields, Reserved, order_items
+
+from . import OrderItemFields, Reserved, order_items
 
 
 @order_items.rule

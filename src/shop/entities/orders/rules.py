@@ -1,7 +1,8 @@
 """Orders' rules: admit items, keep their count and total, pay, ship, cancel."""
 
 from queuefirst import Admitted, Decision, Empty, Refusal, Row, accept
-from shop.entities.orders import Cancellation, ItemRemoved, ItemReserved, OrderFields, Payment, orders
+
+from . import Cancellation, ItemRemoved, ItemReserved, OrderFields, Payment, orders
 
 
 @orders.rule

@@ -1,7 +1,8 @@
 """Products' rules: stock in, stock out, stock back."""
 
 from queuefirst import Decision, Row, accept
-from shop.entities.products import ProductFields, Quantity, Reservation, products
+
+from . import ProductFields, Quantity, Reservation, products
 
 
 @products.rule

@@ -14,6 +14,9 @@ revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# The two UPDATEs only fill the columns this revision adds: images of 0002 neither read nor
+# write them, and nothing they read (order_items.reserved stays) changes.
+expand_contract_reviewed = "fills only the columns it adds, from columns it keeps"
 
 # What the images built with this revision read and write, from the entity modules
 # (written by `queuefirst migrations new`): the expand/contract check keeps every

@@ -1,7 +1,8 @@
 """Boards' rules."""
 
-from notes.entities.boards import BoardFields, boards
 from queuefirst import Decision, Empty, Row, accept
+
+from . import BoardFields, boards
 
 
 @boards.rule

@@ -1,7 +1,8 @@
 """Cards' rules."""
 
-from notes.entities.cards import CardFields, cards
 from queuefirst import Decision, Empty, Row, accept
+
+from . import CardFields, cards
 
 
 @cards.rule
