@@ -88,13 +88,20 @@ class EntityStack(Stack):
         # The console sends commands and redrives, and reads the dead letters, with the same key.
         senders = [names.api_function_name(self.app), names.admin_function_name(self.app)]
         senders += [names.worker_function_name(self.app, e) for e in senders_of(registry, self.entity.name)]
+        # Named by the condition, not as principals: KMS refuses a principal that does not exist
+        # yet, and the senders of a queue include the entities it answers, whose stacks depend on
+        # this one (an item asks its product, the product answers the item): as principals, the
+        # two stacks would each have to exist first.
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="SendersEncryptThroughSqs",
-                principals=[iam.ArnPrincipal(role_arn(self, role)) for role in senders],
+                principals=[iam.AccountRootPrincipal()],
                 actions=["kms:GenerateDataKey", "kms:Decrypt"],
                 resources=["*"],
-                conditions={"StringEquals": {"kms:ViaService": f"sqs.{self.region}.amazonaws.com"}},
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"sqs.{self.region}.amazonaws.com"},
+                    "ArnEquals": {"aws:PrincipalArn": [role_arn(self, role) for role in senders]},
+                },
             )
         )
         return key
