@@ -47,6 +47,9 @@ class Model:
     sent: list[Command] = field(default_factory=list)
     # The price each item was reserved at, by its product at that moment (an invariant reads it).
     reserved_at: dict[str, int] = field(default_factory=dict)
+    # What each product was restocked with, and the products ever deleted (whose stock restarts).
+    restocked: dict[str, int] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
 
     def apply(self, command: Command) -> list[Command]:
         """Apply one command; what it sends (nothing for an ask its asker withdrew before it came)."""
@@ -104,6 +107,7 @@ class Model:
             for child in entity.children:
                 decision = decision.ask_children(child, "delete")
             row.alive = False
+            self.deleted.add(f"{entity.name}/{command.key}")
             self._done(command)
             self._effects(entity, command, row, decision, declared, out, cascade=True)
         elif command.op == "admit":
@@ -155,6 +159,10 @@ class Model:
         self._effects(entity, command, row, decision, declared, out)
         if entity.name == "order_items" and command.op == "reserved" and decision.changes:
             self.reserved_at[command.key] = int(command.payload["unit_price_minor"])
+        if entity.name == "products" and command.op == "restock":
+            self.restocked[command.key] = self.restocked.get(command.key, 0) + int(
+                command.payload["quantity"]
+            )
 
     def _admit(self, entity: Entity, command: Command, row: ModelRow, out: list[Command]) -> None:
         write = Admitted.model_validate(command.payload)
