@@ -90,8 +90,8 @@ class Application:
                 f"{module.__name__} must declare exactly one Entity named {name!r}; "
                 f"found {[entity.name for entity in found] or 'none'}"
             )
-        if rules and importlib.util.find_spec(logic) is not None:
-            importlib.import_module(logic)
+        if rules and hasattr(module, "__path__") and importlib.util.find_spec(logic) is not None:
+            importlib.import_module(logic)  # (a module entity, not a package, has a contract alone)
         return own[0]
 
     def registry(self, *, rules: bool = False) -> Registry:
