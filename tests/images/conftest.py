@@ -108,6 +108,10 @@ class Built:
     def workers(self) -> list[str]:
         return [name for name in self.plan["functions"] if name.startswith("worker-")]
 
+    @property
+    def entities(self) -> list[str]:
+        return [self.plan["functions"][worker]["entity"] for worker in self.workers]
+
 
 def bake_env(root: Path, python_base: str, tag: str) -> dict[str, str]:
     plan = compute_plan(root, SHOP)
