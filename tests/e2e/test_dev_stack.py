@@ -296,7 +296,7 @@ def test_a_data_directory_it_cannot_migrate_is_one_line_that_says_reset(rie_path
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"queuefirst: the database in {home.resolve() / 'postgres'} cannot be migrated to shop's schema "
-        '(UndefinedTable: relation "customers__commands" does not exist): '
+        '(UndefinedTable: table "order_items__purges" does not exist): '
         "start over with `queuefirst dev --reset` (`make dev ARGS=--reset`), which empties it"
     )
 
