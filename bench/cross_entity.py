@@ -223,7 +223,8 @@ def main() -> None:
         p50, p99 = latency(args.latency)
         lines += [
             "",
-            f"POST /order_items to `reserved` through `queuefirst dev`, {args.latency} sequential: p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+            f"POST /order_items to `reserved` through `queuefirst dev`, {args.latency} sequential: "
+            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms",
         ]
     table = "\n".join(lines)
     print(table)
