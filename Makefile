@@ -77,6 +77,7 @@ images: $(STAMP)
 	scripts/install-docker.sh
 	$(VENV)/bin/queuefirst bakefile
 	PYTHON_BASE=$$(scripts/make-python-base.sh) FINGERPRINTS=$$($(VENV)/bin/queuefirst plan --fingerprints) \
+	  FINGERPRINT_PARTS=$$($(VENV)/bin/queuefirst plan --fingerprint-parts) \
 	  SCHEMA_REVISIONS=$$($(VENV)/bin/queuefirst plan --schema-revisions) docker buildx bake
 
 images-push: $(STAMP)
@@ -84,6 +85,7 @@ images-push: $(STAMP)
 	scripts/start-registry.sh
 	$(VENV)/bin/queuefirst bakefile
 	PYTHON_BASE=$$(scripts/make-python-base.sh) FINGERPRINTS=$$($(VENV)/bin/queuefirst plan --fingerprints) \
+	  FINGERPRINT_PARTS=$$($(VENV)/bin/queuefirst plan --fingerprint-parts) \
 	  SCHEMA_REVISIONS=$$($(VENV)/bin/queuefirst plan --schema-revisions) REGISTRY=localhost:5000/ docker buildx bake --push
 
 synth: $(STAMP)

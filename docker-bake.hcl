@@ -40,6 +40,11 @@ variable "FINGERPRINTS" {
   # JSON object {"<function>": "<sha256>"} from `queuefirst plan --fingerprints`.
   default = "{}"
 }
+variable "FINGERPRINT_PARTS" {
+  # JSON object {"<function>": "<parts JSON>"} from `queuefirst plan --fingerprint-parts`: what
+  # each image is made of (base, contracts, logic, own code), so a later plan says why it moved.
+  default = "{}"
+}
 variable "SCHEMA_REVISIONS" {
   # JSON object {"<target>": "<revision>"} from `queuefirst plan --schema-revisions`: the
   # schema revision each function image needs, baked in as a label and an environment
@@ -68,6 +73,11 @@ function "image" {
 function "fingerprint" {
   params = [fn]
   result = lookup(jsondecode(FINGERPRINTS), fn, "")
+}
+
+function "fingerprint_parts" {
+  params = [fn]
+  result = lookup(jsondecode(FINGERPRINT_PARTS), fn, "")
 }
 
 function "schema_revision" {
@@ -104,6 +114,7 @@ target "base" {
   labels = {
     "queuefirst.function"    = "base"
     "queuefirst.fingerprint" = fingerprint("base")
+    "queuefirst.fingerprint-parts" = fingerprint_parts("base")
   }
   tags = ["${REGISTRY}${APP}-base:${TAG}"]
 }
@@ -119,6 +130,7 @@ target "api" {
     "org.opencontainers.image.title" = "${APP}-api"
     "queuefirst.function"            = "api"
     "queuefirst.fingerprint"         = fingerprint("api")
+    "queuefirst.fingerprint-parts"   = fingerprint_parts("api")
     "queuefirst.schema-revision"     = schema_revision("api")
   }
   tags = [image("api")]
@@ -135,6 +147,7 @@ target "admin" {
     "org.opencontainers.image.title" = "${APP}-admin"
     "queuefirst.function"            = "admin"
     "queuefirst.fingerprint"         = fingerprint("admin")
+    "queuefirst.fingerprint-parts"   = fingerprint_parts("admin")
     "queuefirst.schema-revision"     = schema_revision("admin")
   }
   tags = [image("admin")]
@@ -155,6 +168,7 @@ target "worker" {
     "queuefirst.function"            = "worker-${entity}"
     "queuefirst.entity"              = entity
     "queuefirst.fingerprint"         = fingerprint("worker-${entity}")
+    "queuefirst.fingerprint-parts"   = fingerprint_parts("worker-${entity}")
     "queuefirst.schema-revision"     = schema_revision("worker-${entity}")
   }
   tags = [image("${entity}-worker")]

@@ -137,7 +137,7 @@ def project(url: str) -> Callable[[str, list[Any]], None]:
     database = Database(url)
     appliers = {
         name: BatchApplier(entity, EntityStore(entity, database), Collect())
-        for name, entity in shop.registry().items()
+        for name, entity in shop.registry(rules=True).items()
     }
 
     def apply(entity: str, batches: list[Any]) -> None:
@@ -157,7 +157,7 @@ def naive(url: str) -> Callable[[str, list[Batch]], None]:
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     base = automap_base()
     base.prepare(autoload_with=engine)
-    classes = {name: getattr(base.classes, name) for name in shop.registry()}
+    classes = {name: getattr(base.classes, name) for name in shop.registry(rules=True)}
 
     def apply(entity: str, batches: list[Batch]) -> None:
         table = classes[entity]

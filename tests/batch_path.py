@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from queuefirst.model.actions import Decision, Empty, Meta, Row, accept, reject
+from queuefirst.model.actions import Decision, Empty, Row, accept, reject
 from queuefirst.model.command import Command, Scope, Status
 from queuefirst.model.entity import Entity
 from queuefirst.model.errors import (
@@ -36,19 +36,21 @@ class TaskFields(BaseModel):
     done: bool = False
 
 
-tasks = Entity(name="tasks", fields=TaskFields, children=("steps",), managed=("done",))
+tasks = Entity(name="tasks", fields=TaskFields, children=("steps",), set_by_actions=("done",))
+tasks.action("finish", asks=("steps.close",))
+tasks.action("broken")
 
 
-@tasks.action
-def finish(row: Row[TaskFields], given: Empty, meta: Meta) -> Decision:
+@tasks.rule
+def finish(row: Row[TaskFields], given: Empty) -> Decision:
     if row.fields.done:
         return reject("the task is already done")
     return accept(done=True).ask_children("steps", "close")
 
 
-@tasks.action
-def broken(row: Row[TaskFields], given: Empty, meta: Meta) -> Any:
-    return None  # not a Decision: a bug in the entity module, as the worker sees one
+@tasks.rule
+def broken(row: Row[TaskFields], given: Empty) -> Any:
+    return None  # not a Decision: a bug in the entity's rules, as the worker sees one
 
 
 class Adapter(Protocol):

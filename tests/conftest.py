@@ -129,12 +129,12 @@ def truncate(url: str, registry: Registry) -> None:
 
 @pytest.fixture(scope="session")
 def notes() -> Registry:
-    return notes_app.registry()
+    return notes_app.registry(rules=True)
 
 
 @pytest.fixture(scope="session")
 def shop() -> Registry:
-    return shop_app.registry()
+    return shop_app.registry(rules=True)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from queuefirst_infra import naming
 from queuefirst_infra.admin_stack import AdminStack
 from queuefirst_infra.budget import check_connection_budget
 from queuefirst_infra.config import InfraConfig
-from queuefirst_infra.entity_stack import EntityStack, senders_of
+from queuefirst_infra.entity_stack import EntityStack
 from queuefirst_infra.registry_stack import RegistryStack
 from queuefirst_infra.shared_stack import SharedStack
 from queuefirst_infra.validation import validate_registry
@@ -76,7 +76,7 @@ def build(
     )
     admin.add_stack_dependency(registry_stack)
     entities: dict[str, EntityStack] = {}
-    for entity in _senders_first(registry):
+    for entity in registry:
         stack = EntityStack(
             app,
             naming.entity_stack_name(name, entity),
@@ -89,28 +89,9 @@ def build(
         )
         stack.add_stack_dependency(registry_stack)
         stack.add_stack_dependency(admin)  # its queue key names the console's role
-        for sender in senders_of(registry, entity):
-            # Its senders' worker roles must exist before this stack's key policy names them.
-            stack.add_stack_dependency(entities[sender])
         entities[entity] = stack
     # DBProxyTargetGroup takes no tags (CloudFormation rejects them).
     Tags.of(app).add("queuefirst:app", name, exclude_resource_types=["AWS::RDS::DBProxyTargetGroup"])
     # AWS's own rule pack on every synthesis: an unacknowledged finding fails it.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return Stacks(registry_stack, shared, admin, entities)
-
-
-def _senders_first(registry: Registry) -> list[str]:
-    """Every entity after those that send to it (the graph is acyclic, so this ends)."""
-    order: list[str] = []
-
-    def visit(name: str) -> None:
-        if name in order:
-            return
-        for sender in senders_of(registry, name):
-            visit(sender)
-        order.append(name)
-
-    for name in registry:
-        visit(name)
-    return order

@@ -37,8 +37,9 @@ from queuefirst_infra.shared_stack import SharedStack, queue_arn
 
 
 def senders_of(registry: Registry, entity: str) -> list[str]:
-    """The entities whose workers send commands to `entity`: its parent and those that ask it."""
-    return [source for source, target, _ in registry.edges() if target == entity]
+    """The entities whose workers send commands to `entity`: its parent, those that ask it, and
+    those that answer what it asked."""
+    return registry.senders(entity)
 
 
 class EntityStack(Stack):
@@ -55,6 +56,7 @@ class EntityStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.app = registry.app
+        self.registry = registry
         self.entity = entity
         self.function_name = names.worker_function_name(self.app, entity.name)
         self.key = self._key(registry)
@@ -86,13 +88,20 @@ class EntityStack(Stack):
         # The console sends commands and redrives, and reads the dead letters, with the same key.
         senders = [names.api_function_name(self.app), names.admin_function_name(self.app)]
         senders += [names.worker_function_name(self.app, e) for e in senders_of(registry, self.entity.name)]
+        # Named by the condition, not as principals: KMS refuses a principal that does not exist
+        # yet, and the senders of a queue include the entities it answers, whose stacks depend on
+        # this one (an item asks its product, the product answers the item): as principals, the
+        # two stacks would each have to exist first.
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="SendersEncryptThroughSqs",
-                principals=[iam.ArnPrincipal(role_arn(self, role)) for role in senders],
+                principals=[iam.AccountRootPrincipal()],
                 actions=["kms:GenerateDataKey", "kms:Decrypt"],
                 resources=["*"],
-                conditions={"StringEquals": {"kms:ViaService": f"sqs.{self.region}.amazonaws.com"}},
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"sqs.{self.region}.amazonaws.com"},
+                    "ArnEquals": {"aws:PrincipalArn": [role_arn(self, role) for role in senders]},
+                },
             )
         )
         return key
@@ -146,6 +155,7 @@ class EntityStack(Stack):
                 environment={
                     **shared.common_env,
                     "QUEUEFIRST_ENTITY": self.entity.name,
+                    "QUEUEFIRST_SENDS_TO": ",".join(self.registry.sends_to(self.entity.name)),
                     "DATABASE_URL": shared.database.url(db_user, shared.database.proxy.endpoint),
                 },
             ),
@@ -185,12 +195,13 @@ class EntityStack(Stack):
         )
 
     def _permissions(self, shared: SharedStack) -> None:
-        if self.entity.sends_to:
+        sends_to = self.registry.sends_to(self.entity.name)
+        if sends_to:
             self.worker.role.add_to_policy(
                 iam.PolicyStatement(
                     sid="SendCommandsToChildrenAndAsked",
                     actions=["sqs:SendMessage"],
-                    resources=[queue_arn(self, names.queue_name(self.app, e)) for e in self.entity.sends_to],
+                    resources=[queue_arn(self, names.queue_name(self.app, e)) for e in sends_to],
                 )
             )
         shared.database.proxy.grant_connect(

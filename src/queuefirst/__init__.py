@@ -15,20 +15,43 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from queuefirst.model.access import OWNED_BY_SELF, OWNED_THROUGH_PARENT, Access
-    from queuefirst.model.actions import Decision, Empty, Meta, Row, accept, reject
+    from queuefirst.model.actions import (
+        REFUSED,
+        Admitted,
+        Decision,
+        Empty,
+        Meta,
+        Refusal,
+        Row,
+        accept,
+        reject,
+    )
     from queuefirst.model.application import Application
+    from queuefirst.model.command import CREATE, DELETE
+    from queuefirst.model.declarations import Audience, Reference
     from queuefirst.model.entity import Entity, Scaling
+    from queuefirst.model.preconditions import AtLeast, Only, Same
 
 __all__ = [
+    "CREATE",
+    "DELETE",
     "OWNED_BY_SELF",
     "OWNED_THROUGH_PARENT",
+    "REFUSED",
     "Access",
+    "Admitted",
     "Application",
+    "AtLeast",
+    "Audience",
     "Decision",
     "Empty",
     "Entity",
     "Meta",
+    "Only",
+    "Reference",
+    "Refusal",
     "Row",
+    "Same",
     "Scaling",
     "accept",
     "reject",
@@ -41,6 +64,16 @@ _HOMES = {
     "Application": "queuefirst.model.application",
     "Entity": "queuefirst.model.entity",
     "Scaling": "queuefirst.model.entity",
+    "REFUSED": "queuefirst.model.actions",
+    "Admitted": "queuefirst.model.actions",
+    "Refusal": "queuefirst.model.actions",
+    "CREATE": "queuefirst.model.command",
+    "DELETE": "queuefirst.model.command",
+    "Audience": "queuefirst.model.declarations",
+    "Reference": "queuefirst.model.declarations",
+    "AtLeast": "queuefirst.model.preconditions",
+    "Only": "queuefirst.model.preconditions",
+    "Same": "queuefirst.model.preconditions",
     "Decision": "queuefirst.model.actions",
     "Empty": "queuefirst.model.actions",
     "Meta": "queuefirst.model.actions",

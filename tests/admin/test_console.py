@@ -85,13 +85,23 @@ def apply(
 ) -> Callable[[str], None]:
     handlers: dict[str, Any] = {}
 
-    def run(entity: str) -> None:
+    def one(entity: str) -> bool:
         if entity not in handlers:
             settings = WorkerSettings(
                 DATABASE_URL=shop_url, SQS_ENDPOINT_URL=sqs_endpoint, QUEUEFIRST_ENTITY=entity
             )
             handlers[entity] = make_handler(build_worker("shop", shop[entity], settings))
-        assert deliver(handlers[entity], sqs_client, shop_queues[entity])[1] == {"batchItemFailures": []}
+        event, response = deliver(handlers[entity], sqs_client, shop_queues[entity], wait=0)
+        assert response == {"batchItemFailures": []}
+        return bool(event["Records"])
+
+    def run(entity: str) -> None:
+        """Apply what the console sent for `entity`, and everything it leads to (a parent's
+        admission first, the asks and answers after), until every queue is quiet."""
+        for _ in range(20):
+            if not any([one(name) for name in shop]):
+                return
+        raise AssertionError("the queues did not settle")
 
     return run
 
@@ -274,3 +284,41 @@ def test_stored_text_that_reads_like_the_csrf_placeholder_is_never_replaced(
     apply("customers")
     assert rows(shop_db, "customers")["ann"]["name"] == placeholder
     assert placeholder in call("GET", "/admin/x/customers", query="q=CSRF").text
+
+
+def test_an_order_shows_its_items_reserved_at_their_products_price_and_a_refusal_with_its_reason(
+    call: Call, apply: Callable[[str], None]
+) -> None:
+    """Through the console's forms: a product stocked, an order, two items, one more than the
+    stock holds: refused at once, in the product's own words (its declared precondition)."""
+    assert call("POST", "/admin/x/customers", {**ANN, "id": "dora"}).status == 202
+    assert (
+        call(
+            "POST",
+            "/admin/x/products",
+            {"id": "jam", "sku": "JAM-1", "name": "Jam", "price_minor": "300", "currency": "EUR"},
+        ).status
+        == 202
+    )
+    apply("products")
+    assert call("POST", "/admin/x/products/jam/actions/restock", {"quantity": "5"}).status == 202
+    assert (
+        call("POST", "/admin/x/orders", {"id": "o-7", "customer_id": "dora", "currency": "EUR"}).status == 202
+    )
+    apply("orders")
+    assert (
+        call(
+            "POST",
+            "/admin/x/order_items",
+            {"id": "i-7", "order_id": "o-7", "product_id": "jam", "quantity": "2"},
+        ).status
+        == 202
+    )
+    apply("order_items")
+    detail = call("GET", "/admin/x/orders/o-7")
+    assert detail.status == 200, detail.text
+    assert "i-7" in detail.text and "reserved" in detail.text
+    too_many = call("POST", "/admin/x/order_items", {"order_id": "o-7", "product_id": "jam", "quantity": "9"})
+    assert too_many.status == 409 and "only 3 of Jam in stock" in too_many.text
+    item = call("GET", "/admin/x/order_items/i-7")
+    assert item.status == 200 and "reserved" in item.text and "300" in item.text

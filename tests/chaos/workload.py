@@ -1,12 +1,15 @@
-"""The chaos run's commands, who sends them, and the order the model replays them in.
+"""The chaos run's commands and who sends them.
 
 Products come first, over HTTP, and are applied before anything asks them for
-stock (so every reservation finds its product; reservations and restocks then
-commute). Then each customer's whole story (the customer over HTTP; orders,
-items, payments, shipments, cancellations and sometimes the customer's
-deletion straight to the queues) comes from one producer thread, in order,
-waiting for each command to be accepted: so every lane's order is the order
-written here, and asks reach their lanes after the direct commands there.
+stock. Then each customer's whole story (the customer over HTTP; orders and
+items through their parents' admissions, payments, shipments, cancellations,
+items removed, orders deleted while their items' reservations are on their
+way, and sometimes the customer's deletion, straight to the queues) comes
+from one producer thread, in order; meanwhile another thread deletes orders
+and customers at random, racing the stories. Which of two racing commands a
+lane takes first is the system's to decide: the model replays each entity's
+commands in the order its worker logged them (`replay`), and the shop's
+invariants must hold whatever that order was.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from queuefirst.model.admission import ParentRow, through_parent
 from queuefirst.model.command import Command, Producer
+from queuefirst.model.registry import Registry
 
 PRODUCTS = 10
 THREADS = 6
@@ -39,6 +44,7 @@ class Workload:
     rng: random.Random
     commands: int
     poison: int
+    registry: Registry
     products: list[Step] = field(default_factory=list)
     stories: list[list[Step]] = field(default_factory=list)
     poison_steps: list[Step] = field(default_factory=list)
@@ -77,42 +83,54 @@ class Workload:
             producer=Producer(kind="operator", principal="chaos"),
         )
 
+    def _admitted(self, command: Command, parent: str, grandparent: str | None) -> Command:
+        """As the api sends a write its parent admits: to the parent, in the parent's lane."""
+        return through_parent(self.registry, command, ParentRow(parent, grandparent, 0))
+
     def _story(self, n: int) -> list[Step]:
         rng, customer = self.rng, f"c{n}"
-        steps = [
-            Step(
-                self._cmd("customers", "create", customer, {"email": f"{customer}@example.com", "name": "C"}),
-                True,
-            )
-        ]
+        signup = {"email": f"{customer}@example.com", "name": "C"}
+        steps = [Step(self._cmd("customers", "create", customer, signup), True)]
         for o in range(rng.randint(1, 3)):
             order = f"{customer}-o{o}"
-            steps.append(
-                Step(
-                    self._cmd(
-                        "orders", "create", order, {"customer_id": customer, "currency": "EUR"}, customer
-                    )
-                )
+            create = self._cmd(
+                "orders", "create", order, {"customer_id": customer, "currency": "EUR"}, customer
             )
-            for i in range(rng.randint(1, 3)):
+            steps.append(Step(self._admitted(create, customer, None)))
+            items = [f"{order}-i{i}" for i in range(rng.randint(1, 3))]
+            for key in items:
                 item = {
                     "order_id": order,
                     "product_id": f"p{rng.randrange(PRODUCTS)}",
                     "quantity": rng.randint(1, 4),
-                    "unit_price_minor": 100,
-                    "currency": "EUR",
                 }
-                steps.append(Step(self._cmd("order_items", "create", f"{order}-i{i}", item, order)))
-            for op in rng.sample(["pay", "ship", "cancel", "pay", "ship"], rng.randint(0, 4)):
-                payload = {"pay": {"reference": "r"}, "cancel": {"reason": "chaos"}}.get(op, {})
                 steps.append(
-                    Step(self._cmd("orders", op, order, payload, customer))
-                )  # in any order, on purpose
+                    Step(
+                        self._admitted(self._cmd("order_items", "create", key, item, order), order, customer)
+                    )
+                )
+            if rng.random() < 0.3:  # an item removed while its reservation may still be on its way
+                removed = self._cmd("order_items", "delete", rng.choice(items), {}, order)
+                steps.append(Step(self._admitted(removed, order, customer)))
+            for op in rng.sample(["pay", "ship", "cancel", "pay", "ship", "delete"], rng.randint(0, 4)):
+                payload = {"pay": {"reference": "r"}, "cancel": {"reason": "chaos"}}.get(op, {})
+                # In any order, on purpose: a delete or a cancel may race the reservations.
+                steps.append(Step(self._cmd("orders", op, order, payload, customer)))
         if rng.random() < 0.3:
             steps.append(Step(self._cmd("customers", "suspend", customer, {"reason": "chaos"})))
         if rng.random() < 0.3:
             steps.append(Step(self._cmd("customers", "delete", customer, {})))
         return steps
+
+    def racing_deletes(self) -> list[Step]:
+        """Deletes of orders and customers, to send from a thread of their own while the stories run."""
+        out = []
+        for n in range(len(self.stories)):
+            if self.rng.random() < 0.15:
+                out.append(Step(self._cmd("customers", "delete", f"c{n}", {})))
+            if self.rng.random() < 0.25:
+                out.append(Step(self._cmd("orders", "delete", f"c{n}-o0", {}, f"c{n}")))
+        return out
 
     # -- sending ------------------------------------------------------------------------
 
@@ -140,7 +158,12 @@ class Workload:
                     if not self._send(producers, step):
                         break  # not accepted: the rest of this customer's story is not sent either
 
-        threads = [threading.Thread(target=run) for _ in range(THREADS)]
+        def race() -> None:
+            for step in self.racing_deletes():
+                time.sleep(self.rng.uniform(0, 0.05))
+                self._send(producers, step)
+
+        threads = [threading.Thread(target=run) for _ in range(THREADS)] + [threading.Thread(target=race)]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -170,16 +193,32 @@ class Workload:
 
     # -- the model ----------------------------------------------------------------------
 
-    def replay(self, model: Any) -> dict[str, str]:
-        """Apply what was accepted, each lane in its order, asks after; the expected statuses."""
-        accepted = {c.command_id for c in self.accepted}
-        pending: list[Command] = []
-        for step in [*self.products, *(s for story in self.stories for s in story), *self.poison_steps]:
-            if step.command.command_id in accepted:
-                pending += model.apply(step.command)
-        while pending:
-            pending += model.apply(pending.pop(0))
-        return dict(model.status)
+    def replay(self, model: Any, logged: dict[str, list[str]], sent: list[Command]) -> None:
+        """Apply each entity's commands in the order its worker logged them, each once what sent
+        it has applied: `logged` is every entity's command ids in log order; `sent` every command
+        the workers sent (their outboxes)."""
+        known: dict[tuple[str, str], Command] = {
+            (c.entity, str(c.command_id)): c for c in [*self.accepted, *sent]
+        }
+        available = {(c.entity, str(c.command_id)) for c in self.accepted}
+        cursors = dict.fromkeys(logged, 0)
+        progressed = True
+        while progressed:
+            progressed = False
+            for entity, order in logged.items():
+                while cursors[entity] < len(order):
+                    key = (entity, order[cursors[entity]])
+                    if key not in known:  # a per-row entry of a children-scoped command, or a withdrawn ask
+                        cursors[entity] += 1
+                        continue
+                    if key not in available:
+                        break
+                    for out in model.apply(known[key]):
+                        available.add((out.entity, str(out.command_id)))
+                    cursors[entity] += 1
+                    progressed = True
+        stuck = {e: order[cursors[e]] for e, order in logged.items() if cursors[e] < len(order)}
+        assert not stuck, f"logged commands nothing sent: {stuck}"
 
 
 def _product(name: str) -> dict[str, Any]:

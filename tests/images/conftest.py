@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from queuefirst.ops.plan import compute_plan, fingerprints, schema_revisions
+from queuefirst.ops.plan import compute_plan, fingerprints, parts_labels, schema_revisions
 from shop import application as shop_application
 
 SHOP = shop_application
@@ -108,6 +108,10 @@ class Built:
     def workers(self) -> list[str]:
         return [name for name in self.plan["functions"] if name.startswith("worker-")]
 
+    @property
+    def entities(self) -> list[str]:
+        return [self.plan["functions"][worker]["entity"] for worker in self.workers]
+
 
 def bake_env(root: Path, python_base: str, tag: str) -> dict[str, str]:
     plan = compute_plan(root, SHOP)
@@ -117,6 +121,7 @@ def bake_env(root: Path, python_base: str, tag: str) -> dict[str, str]:
         "TAG": tag,
         "REGISTRY": "",
         "FINGERPRINTS": json.dumps(fingerprints(plan)),
+        "FINGERPRINT_PARTS": json.dumps(parts_labels(plan)),
         "SCHEMA_REVISIONS": json.dumps(schema_revisions(plan)),
         "BUILDX_NO_DEFAULT_ATTESTATIONS": "1",
     }

@@ -151,11 +151,31 @@ def test_no_image_holds_another_entitys_code_anywhere(built: Built) -> None:
                 "/bin/sh",
                 built.image(worker),
                 "-c",
-                "ls /var/task/shop/entities",
+                "cd /var/task/shop/entities && ls && ls " + entity,
             ]
         ).stdout.split()
-        modules = {n for n in listing if n.endswith(".py")}
-        assert modules == {"__init__.py", f"{entity}.py"}, (worker, modules)
+        assert {"__init__.py", entity} <= set(listing) and not set(listing) & (set(built.entities) - {entity})
+        assert "rules.py" in listing, (worker, listing)  # its own rules: the worker's alone
+
+
+def test_the_api_and_the_console_carry_every_contract_and_no_rules(built: Built) -> None:
+    for image in ("api", "admin"):
+        listing = run(
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--entrypoint",
+                "/bin/sh",
+                built.image(image),
+                "-c",
+                "cd /var/task/shop/entities && find . -name '*.py' | sort",
+            ]
+        ).stdout.split()
+        assert listing == ["./__init__.py", *(f"./{e}/__init__.py" for e in sorted(built.entities))], (
+            image,
+            listing,
+        )
 
 
 MIGRATIONS_PACKAGES = ("sqlalchemy", "alembic", "mako", "markupsafe")
@@ -256,10 +276,12 @@ def test_the_ca_secret_never_lands_in_a_layer(built: Built) -> None:
 # Fingerprints: only the changed function moves --------------------------------------
 
 
-def test_changing_one_entity_moves_only_its_worker_the_api_and_the_console(scratch_repo: Path) -> None:
+def test_changing_one_entitys_contract_moves_only_its_worker_the_api_and_the_console(
+    scratch_repo: Path,
+) -> None:
     before = compute_plan(scratch_repo, SHOP)
-    module = scratch_repo / "src" / "shop" / "entities" / "products.py"
-    module.write_text(module.read_text() + "\n# a change to products only\n")
+    contract = scratch_repo / "src" / "shop" / "entities" / "products" / "__init__.py"
+    contract.write_text(contract.read_text() + "\n# a change to products' contract\n")
     after = compute_plan(scratch_repo, SHOP)
     moved = {
         n
@@ -297,12 +319,20 @@ def test_rebuilding_after_one_entity_change_keeps_every_other_image_identical(
     env = bake_env(scratch_repo, built.env["PYTHON_BASE"], tag)
     bake(scratch_repo, env)
     before = {n: inspect(f"{f['image']}:{tag}")["Id"] for n, f in built.plan["functions"].items()}
-    module = scratch_repo / "src" / "shop" / "entities" / "products.py"
-    module.write_text(module.read_text() + "\n# a change to products only\n")
+    # A fix to one rule: rebuilt, exactly one image changes, that entity's worker's.
+    rules = scratch_repo / "src" / "shop" / "entities" / "products" / "rules.py"
+    rules.write_text(rules.read_text() + "\n# a fix to products' rules only\n")
     env = bake_env(scratch_repo, built.env["PYTHON_BASE"], tag)
-    figures["bake_seconds_after_one_entity_change"] = bake(scratch_repo, env)
+    figures["bake_seconds_after_one_rule_change"] = bake(scratch_repo, env)
+    fixed = {n: inspect(f"{f['image']}:{tag}")["Id"] for n, f in built.plan["functions"].items()}
+    assert {n for n in before if before[n] != fixed[n]} == {"worker-products"}
+    # A change to its contract: that worker, the api and the console.
+    contract = scratch_repo / "src" / "shop" / "entities" / "products" / "__init__.py"
+    contract.write_text(contract.read_text() + "\n# a change to products' contract\n")
+    env = bake_env(scratch_repo, built.env["PYTHON_BASE"], tag)
+    figures["bake_seconds_after_one_contract_change"] = bake(scratch_repo, env)
     after = {n: inspect(f"{f['image']}:{tag}")["Id"] for n, f in built.plan["functions"].items()}
-    assert {n for n in before if before[n] != after[n]} == {"api", "admin", "worker-products"}
+    assert {n for n in fixed if fixed[n] != after[n]} == {"api", "admin", "worker-products"}
 
 
 # Running under the Runtime Interface Emulator ---------------------------------------

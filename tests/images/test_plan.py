@@ -42,16 +42,76 @@ def test_plan_against_its_own_previous_plan_lists_nothing(scratch_repo: Path, tm
     assert all(line.startswith("same") for line in table.splitlines())
 
 
-def test_plan_lists_only_the_functions_whose_files_changed(scratch_repo: Path, tmp_path: Path) -> None:
+def changes_after(repo: Path, tmp_path: Path, path: str, edit: object) -> dict[str, str]:
+    """Edit one file of a copy of the repository; each function that moved, with why."""
     written = tmp_path / "plan.json"
-    plan("--root", str(scratch_repo), "--write", str(written))
-    module = scratch_repo / "src" / "shop" / "entities" / "orders.py"
-    module.write_text(module.read_text() + "\n# changed\n")
-    changed = plan("--root", str(scratch_repo), "--against", str(written), "--changed-only")
-    # The api and the console carry every entity module; the workers only their own.
-    assert changed.split() == ["api", "admin", "worker-orders"]
-    rows = json.loads(plan("--root", str(scratch_repo), "--against", str(written), "--json"))
-    assert {r["name"]: r["status"] for r in rows}["worker-customers"] == "same"
+    plan("--root", str(repo), "--write", str(written))
+    target = repo / path
+    before = target.read_text()
+    target.write_text(edit(before))  # type: ignore[operator]
+    try:
+        table = plan("--root", str(repo), "--against", str(written))
+    finally:
+        target.write_text(before)
+    moved = {}
+    for line in table.splitlines():
+        status, name, _image, _fingerprint, *why = line.split(maxsplit=4)
+        if status != "same":
+            moved[name] = " ".join(why)
+    return moved
+
+
+RULES = "src/shop/entities/orders/rules.py"
+CONTRACT = "src/shop/entities/orders/__init__.py"
+
+
+def test_a_fix_to_a_rule_moves_that_entitys_worker_alone(scratch_repo: Path, tmp_path: Path) -> None:
+    """One fix, one function: a rule's text, a hook's, a comment in the rules."""
+    # The text of one rejection-free rule changed: `ship` now also clears the cancel reason.
+    rule = changes_after(
+        scratch_repo,
+        tmp_path,
+        RULES,
+        lambda t: t.replace('accept(status="shipped")', 'accept(status="shipped", cancel_reason=None)'),
+    )
+    assert rule == {"worker-orders": "its own logic changed"}
+    hook = "src/shop/entities/order_items/rules.py"
+    assert changes_after(
+        scratch_repo,
+        tmp_path,
+        hook,
+        lambda t: t.replace("amount_minor=0, counted=False", "counted=False, amount_minor=0"),
+    ) == {"worker-order_items": "its own logic changed"}
+    assert changes_after(scratch_repo, tmp_path, RULES, lambda t: t + "\n# a comment\n") == {
+        "worker-orders": "its own logic changed"
+    }
+
+
+def test_a_change_to_a_contract_moves_its_worker_the_api_and_the_console(
+    scratch_repo: Path, tmp_path: Path
+) -> None:
+    moved = changes_after(
+        scratch_repo,
+        tmp_path,
+        CONTRACT,
+        lambda t: t.replace(
+            "    note: Annotated[str, Field(max_length=1000)] | None = None\n",
+            "    note: Annotated[str, Field(max_length=1000)] | None = None\n    gift: bool = False\n",
+        ),
+    )
+    assert moved == {
+        "api": "a contract it carries changed",
+        "admin": "a contract it carries changed",
+        "worker-orders": "a contract it carries changed",
+    }
+
+
+def test_a_change_to_the_shared_base_moves_every_function(scratch_repo: Path, tmp_path: Path) -> None:
+    moved = changes_after(
+        scratch_repo, tmp_path, "src/queuefirst/model/decider.py", lambda t: t + "\n# base\n"
+    )
+    assert set(moved) == {"api", "admin", *(f"worker-{e}" for e in entities_in_tree(scratch_repo, SHOP))}
+    assert set(moved.values()) == {"the shared base changed"}
 
 
 def test_plan_without_a_previous_state_calls_everything_new(scratch_repo: Path) -> None:
@@ -90,17 +150,17 @@ def test_each_image_needs_the_newest_revision_that_added_what_it_uses(scratch_re
     (and so their fingerprints), and no other worker's."""
     before = compute_plan(scratch_repo, SHOP)
     assert json.loads(plan("--root", str(scratch_repo), "--schema-revisions")) == schema_revisions(before)
-    (scratch_repo / "src/shop/migrations/versions/0003_gift_message.py").write_text(
+    (scratch_repo / "src/shop/migrations/versions/0005_gift_message.py").write_text(
         '"""gift message"""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
-        'revision = "0003"\ndown_revision = "0002"\nbranch_labels = None\ndepends_on = None\n\n\n'
+        'revision = "0005"\ndown_revision = "0004"\nbranch_labels = None\ndepends_on = None\n\n\n'
         "def upgrade() -> None:\n"
         '    op.add_column("orders", sa.Column("gift_message", sa.Text(), nullable=True))\n'
     )
     after = compute_plan(scratch_repo, SHOP)
     assert schema_revisions(after) == schema_revisions(before) | {
-        "api": "0003",
-        "admin": "0003",
-        "worker-orders": "0003",
+        "api": "0005",
+        "admin": "0005",
+        "worker-orders": "0005",
     }
     moved = {
         n

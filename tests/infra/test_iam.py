@@ -76,7 +76,7 @@ def test_worker_sends_only_to_its_children_and_what_it_asks(
     synthesized: Synthesized, registry: Registry, entity: str
 ) -> None:
     template = entity_template(synthesized, entity)
-    targets = set(registry[entity].sends_to)
+    targets = set(registry.sends_to(entity))  # its children, what it asks, and whom it answers
     for target in registry:
         arn = queue_arn(names.queue_name("shop", target))
         assert allowed(template, "sqs:SendMessage", arn) == (target in targets), (
@@ -95,10 +95,16 @@ def test_customers_worker_cannot_reach_its_grandchild(synthesized: Synthesized) 
     assert not allowed(template, "sqs:SendMessage", queue_arn("shop-customers.fifo"))
 
 
-def test_an_item_may_ask_its_product_but_not_its_order(synthesized: Synthesized) -> None:
+def test_an_item_asks_its_product_and_answers_its_order_and_reaches_nothing_else(
+    synthesized: Synthesized,
+) -> None:
     template = entity_template(synthesized, "order_items")
-    assert allowed(template, "sqs:SendMessage", queue_arn("shop-products.fifo"))
-    assert not allowed(template, "sqs:SendMessage", queue_arn("shop-orders.fifo"))
+    assert allowed(template, "sqs:SendMessage", queue_arn("shop-products.fifo"))  # it asks
+    assert allowed(template, "sqs:SendMessage", queue_arn("shop-orders.fifo"))  # it answers its admission
+    assert not allowed(template, "sqs:SendMessage", queue_arn("shop-customers.fifo"))
+    products = entity_template(synthesized, "products")
+    assert allowed(products, "sqs:SendMessage", queue_arn("shop-order_items.fifo"))  # it answers
+    assert not allowed(products, "sqs:SendMessage", queue_arn("shop-orders.fifo"))
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
@@ -139,14 +145,17 @@ def test_queue_key_names_only_the_api_the_console_and_the_workers_that_send_to_i
 ) -> None:
     template = entity_template(synthesized, entity)
     (key,) = resources(template, "AWS::KMS::Key").values()
+    (statement,) = [
+        s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == "SendersEncryptThroughSqs"
+    ]
+    assert {render(p, template) for p in as_list(statement["Principal"]["AWS"])} == {
+        "arn:aws:iam::123456789012:root"
+    }
     principals = {
-        render(principal, template)
-        for statement in key["Properties"]["KeyPolicy"]["Statement"]
-        if statement.get("Sid") == "SendersEncryptThroughSqs"
-        for principal in as_list(statement["Principal"]["AWS"])
+        render(arn, template) for arn in as_list(statement["Condition"]["ArnEquals"]["aws:PrincipalArn"])
     }
     expected = {"arn:aws:iam::123456789012:role/shop-api", "arn:aws:iam::123456789012:role/shop-admin"}
-    senders = [source for source, target, _ in registry.edges() if target == entity]
+    senders = registry.senders(entity)
     expected |= {f"arn:aws:iam::123456789012:role/shop-{sender}-worker" for sender in senders}
     assert principals == expected
     if entity == "products":

@@ -32,7 +32,9 @@ STEP = re.compile(r"<!-- tutorial: (write|edit|run) ?(\S*) -->\s*```\w+\n(.*?)``
 def tutorial_steps() -> list[tuple[str, str, str]]:
     section = (ROOT / "README.md").read_text().split("## Adding an entity", 1)[1].split("\n## ", 1)[0]
     steps = [(kind, path, _dedent(body)) for kind, path, body in STEP.findall(section)]
-    assert [kind for kind, _, _ in steps] == ["write", "edit", "run"], "the README's three steps moved"
+    assert [kind for kind, _, _ in steps] == ["write", "write", "edit", "run"], (
+        "the README's three steps moved"
+    )
     return steps
 
 
@@ -70,6 +72,7 @@ def run(repo: Path, *command: str) -> subprocess.CompletedProcess[str]:
 def followed(repo: Path) -> Path:
     for kind, path, body in tutorial_steps():
         if kind == "write":
+            (repo / path).parent.mkdir(parents=True, exist_ok=True)
             (repo / path).write_text(body)
         elif kind == "edit":
             # One line, replacing the line of the same keyword argument.
@@ -101,7 +104,7 @@ def test_the_registry_and_the_graph_know_the_new_entity(followed: Path) -> None:
 
 def test_the_generated_revision_creates_its_tables_and_passes_the_check(followed: Path) -> None:
     revisions = sorted((followed / "src/shop/migrations/versions").glob("*.py"))
-    assert revisions[-1].name == "0003_invoices.py"
+    assert revisions[-1].name == "0005_invoices.py"
     text = revisions[-1].read_text()
     for table in ("invoices", "invoices__commands", "invoices__failures", "invoices__markers"):
         assert f'"{table}"' in text

@@ -218,7 +218,7 @@ def test_migrations_new_retires_a_removed_field_and_drops_it_in_the_next_revisio
     """`queuefirst migrations new` on a copy of the fixture app whose cards lost their text."""
     package = f"notes_retire_{uuid.uuid4().hex[:6]}"
     shutil.copytree(notes_app.package_dir, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
-    cards = tmp_path / package / "entities" / "cards.py"
+    cards = tmp_path / package / "entities" / "cards" / "__init__.py"
     cards.write_text(
         cards.read_text().replace("    text: Annotated[str, Field(min_length=1, max_length=500)]\n", "")
     )

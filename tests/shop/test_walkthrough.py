@@ -29,6 +29,11 @@ def test_a_cancel_sent_straight_to_the_queue_ends_rejected_with_its_reason(shop_
     stack.eventually(lambda: stack.request("GET", "/customers/bo", as_user="bo")[0] == 200, what="customer")
     order = {"id": "o-bo", "customer_id": "bo", "currency": "EUR"}
     applied(stack, stack.request("POST", "/orders", order, as_user="bo")[1], "order", who="bo")
+    jam = {"id": "jam", "sku": "JAM-1", "name": "Jam", "price_minor": 300, "currency": "EUR"}
+    applied(stack, stack.request("POST", "/products", jam)[1], "product")
+    applied(stack, stack.request("POST", "/products/jam/restock", {"quantity": 5})[1], "restock")
+    item = {"id": "i-bo", "order_id": "o-bo", "product_id": "jam", "quantity": 1}
+    applied(stack, stack.request("POST", "/order_items", item, as_user="bo")[1], "item", who="bo")
     applied(
         stack,
         stack.request("POST", "/orders/o-bo/pay", {"reference": "p"}, as_user="bo")[1],
@@ -65,7 +70,7 @@ def test_a_cancel_sent_straight_to_the_queue_ends_rejected_with_its_reason(shop_
     status_url = f"/operator-commands/{cancel.command_id}"
     stack.eventually(lambda: stack.request("GET", status_url)[1]["status"] == "rejected", what="rejected")
     status = stack.request("GET", status_url)[1]
-    assert status["reason"] == "a shipped order cannot be cancelled"
+    assert status["reason"] == "the order is shipped: only a pending or paid order can be cancelled"
     assert status["producer"] == {"kind": "operator", "principal": "batch-job"}
     assert stack.request("GET", f"/commands/{cancel.command_id}", as_user="bo")[0] == 404
     assert stack.request("GET", "/orders/o-bo", as_user="bo")[1]["status"] == "shipped"

@@ -13,7 +13,7 @@ from tests.e2e.conftest import RunningStack
 
 ANN = "ann"
 CUSTOMER = {"email": "ann@example.com", "name": "Ann"}
-ITEM = {"product_id": "tea", "unit_price_minor": 450, "currency": "EUR"}
+ITEM = {"product_id": "tea"}  # its price and currency are its product's, never the client's
 
 
 def found(stack: RunningStack, path: str, who: str = ANN) -> bool:
@@ -57,17 +57,31 @@ def walkthrough(stack: RunningStack) -> None:
     applied(stack, stack.request("POST", "/products/tea/restock", {"quantity": 10})[1], "restock")
     assert field(stack, "/customers/ann", "name") == "Ann Lee"
 
-    # An order with an item: the item reserves its quantity on the product.
+    # An order (its customer admits it) with an item (its order admits it): the item reserves its
+    # quantity on the product, which answers with its price; the order counts it.
     applied(stack, ann("POST", "/orders", {"id": "o-1", "customer_id": ANN, "currency": "EUR"})[1], "order")
-    ann("POST", "/order_items", {"id": "i-1", "order_id": "o-1", "quantity": 2, **ITEM})
-    stack.eventually(lambda: field(stack, "/products/tea", "stock") == 8, what="stock reserved")
-    assert field(stack, "/order_items/i-1", "reserved") is True
+    applied(
+        stack, ann("POST", "/order_items", {"id": "i-1", "order_id": "o-1", "quantity": 2, **ITEM})[1], "item"
+    )
+    assert field(stack, "/products/tea", "stock") == 8
+    item = ann("GET", "/order_items/i-1")[1]
+    assert (item["status"], item["unit_price_minor"], item["currency"]) == ("reserved", 450, "EUR")
+    # The item tells its order, one hop later: the order counts one item, its total 900.
+    stack.eventually(lambda: field(stack, "/orders/o-1", "total_minor") == 900, what="the order counted it")
+    assert field(stack, "/orders/o-1", "items") == 1
+
+    # More than the stock holds: refused, with the product's reason; the item says why.
+    status, too_many = ann("POST", "/order_items", {"id": "i-9", "order_id": "o-1", "quantity": 100, **ITEM})
+    assert (status, too_many["error"]["message"]) == (409, "only 8 of Tea in stock")
 
     # Ann pays, an operator ships; her cancel now is refused by the api with the rule's reason.
     applied(stack, ann("POST", "/orders/o-1/pay", {"reference": "pay-1"})[1], "payment")
     applied(stack, stack.request("POST", "/orders/o-1/ship")[1], "shipping")
     status, refused = ann("POST", "/orders/o-1/cancel", {"reason": "too late"})
-    assert (status, refused["error"]["message"]) == (409, "a shipped order cannot be cancelled")
+    assert (status, refused["error"]["message"]) == (
+        409,
+        "the order is shipped: only a pending or paid order can be cancelled",
+    )
 
     # Nobody else reaches ann's rows: another customer's token gets 404, as for a row that is not there.
     assert stack.request("GET", "/orders/o-1", as_user="bob")[0] == 404
@@ -84,9 +98,11 @@ def walkthrough(stack: RunningStack) -> None:
     stack.eventually(lambda: field(stack, "/products/tea", "stock") == 8, what="its stock released")
     assert field(stack, "/orders/o-1", "status") == "shipped"  # not pending: untouched
 
-    # Ann deletes her account: it cascades to her orders and their items; every reservation ends.
+    # Ann deletes her account: it cascades to her orders; the cancelled one goes with its items,
+    # the shipped one is kept as the shop's record, and its goods' stock is never given back.
     assert ann("DELETE", "/customers/ann")[0] == 202
-    stack.eventually(lambda: gone(stack, "/order_items/i-1"), what="cascade reached the items")
-    stack.eventually(lambda: field(stack, "/products/tea", "stock") == 10, what="all stock back")
-    assert gone(stack, "/customers/ann") and gone(stack, "/orders/o-1") and gone(stack, "/order_items/i-2")
-    assert found(stack, "/products/tea")  # not under ann: untouched
+    stack.eventually(lambda: gone(stack, "/orders/o-2"), what="cascade reached the orders")
+    stack.eventually(lambda: gone(stack, "/order_items/i-2"), what="and their items")
+    assert gone(stack, "/customers/ann")
+    assert field(stack, "/orders/o-1", "status") == "shipped" and found(stack, "/order_items/i-1")
+    assert field(stack, "/products/tea", "stock") == 8  # not under ann: untouched

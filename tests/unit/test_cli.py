@@ -30,13 +30,14 @@ def test_graph_mermaid_draws_child_edges_solid_and_ask_edges_dotted(
     assert main(["graph", "--mermaid"]) == 0  # the project's application: the shop
     out = capsys.readouterr().out
     assert out.startswith("flowchart TD")
-    assert "customers -->|children| orders" in out and "orders -->|children| order_items" in out
+    assert "customers -->|admits| orders" in out and "orders -->|admits| order_items" in out
+    assert "products ==>|answers| order_items" in out and "order_items ==>|answers| orders" in out
     assert "order_items -.->|asks| products" in out
 
 
 def test_graph_check_passes(notes: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["graph", "--check"]) == 0
-    assert "2 entities, 0 ask edge(s), no cycles" in capsys.readouterr().out
+    assert "2 entities, 0 ask edge(s), 0 answer edge(s), no cycles" in capsys.readouterr().out
 
 
 def test_graph_check_fails_naming_the_cycle(

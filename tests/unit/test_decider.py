@@ -9,13 +9,13 @@ import pytest
 from pydantic import BaseModel
 
 from notes import application as notes
-from queuefirst.model.actions import Decision, Empty, Meta, Row, accept
+from queuefirst.model.actions import Decision, Empty, Row, accept
 from queuefirst.model.command import Command, Scope, Status
 from queuefirst.model.decider import DecideError, Decider
 from queuefirst.model.entity import Entity
 from queuefirst.model.working import StoredRow, Working
 
-REGISTRY = notes.registry()
+REGISTRY = notes.registry(rules=True)
 BOARDS, CARDS = REGISTRY["boards"], REGISTRY["cards"]
 _versions = iter(range(1, 10_000))
 
@@ -56,7 +56,7 @@ def test_create_then_update_then_delete_a_root_row() -> None:
     assert [created.status, updated.status, deleted.status] == [Status.APPLIED] * 3
     row = working.rows["b1"]
     assert (row.alive, row.values["title"], row.values["closed"]) == (False, "Done", False)
-    (purge,) = deleted.asks
+    (purge,) = deleted.sends
     assert (purge.entity, purge.op, purge.scope, purge.key) == ("cards", "delete", Scope.CHILDREN, "b1")
     assert purge.trail[-1].entity == "boards"
 
@@ -98,7 +98,7 @@ def test_an_action_decides_on_the_current_row_and_rejects_a_repeat() -> None:
         cmd(BOARDS, "close", "b1"),
     )
     assert first.status == Status.APPLIED and working.rows["b1"].values["closed"] is True
-    (ask,) = first.asks
+    (ask,) = first.sends
     assert (ask.entity, ask.op, ask.scope, ask.where) == (
         "cards",
         "complete",
@@ -161,15 +161,17 @@ class Thing(BaseModel):
 
 
 def test_a_decide_function_that_breaks_its_contract_fails_and_changes_nothing() -> None:
-    things = Entity(name="things", fields=Thing, managed=("n",))
+    things = Entity(name="things", fields=Thing, set_by_actions=("n",))
+    things.action("bump")
+    things.action("stray")
 
-    @things.action
-    def bump(row: Row[Thing], given: Empty, meta: Meta) -> Decision:
+    @things.rule
+    def bump(row: Row[Thing], given: Empty) -> Decision:
         return accept(n="not a number")
 
-    @things.action
-    def stray(row: Row[Thing], given: Empty, meta: Meta) -> Decision:
-        return accept().ask("strangers", "x1", "poke")
+    @things.rule
+    def stray(row: Row[Thing], given: Empty) -> Decision:
+        return accept().ask("strangers", "poke", "x1")
 
     working = Working(rows={"t": StoredRow("t", None, True, {"n": 1}, "s", True)})
     for op in ("bump", "stray"):
@@ -186,4 +188,4 @@ def test_asks_are_derived_deterministically_from_the_command() -> None:
     close = cmd(BOARDS, "close", "b1")
     (a,) = apply(BOARDS, first, close)
     (b,) = apply(BOARDS, second, close)
-    assert [c.to_json() for c in a.asks] == [c.to_json() for c in b.asks]
+    assert [c.to_json() for c in a.sends] == [c.to_json() for c in b.sends]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from notes import application as notes
-from queuefirst.model.actions import Decision, Empty, Meta, Row, accept
+from queuefirst.model.actions import Decision, Empty, Row, accept
 from queuefirst.model.application import Application
 from queuefirst.model.entity import Entity
 from shop import application as shop
@@ -23,9 +23,13 @@ APPLICATIONS: list[Application] = [shop, notes]
 # Everything that decides what a worker writes or sends.
 EFFECT_PATH = [
     "queuefirst.model.actions",
+    "queuefirst.model.chains",
     "queuefirst.model.command",
     "queuefirst.model.decider",
+    "queuefirst.model.declarations",
     "queuefirst.model.entity",
+    "queuefirst.model.preconditions",
+    "queuefirst.model.trail",
     "queuefirst.model.payloads",
     "queuefirst.model.working",
     "queuefirst.store.entity_store",
@@ -33,12 +37,13 @@ EFFECT_PATH = [
     "queuefirst.worker.decode",
     "queuefirst.worker.batch",
     *(f"{app.entities_package}.{name}" for app in APPLICATIONS for name in app.entity_names()),
+    *(f"{app.entities_package}.{name}.rules" for app in APPLICATIONS for name in app.entity_names()),
 ]
 DECIDERS = [
-    (f"{app.name}.{entity.name}.{name}", function)
+    (f"{app.name}.{entity.name}.{name}", bound.function)
     for app in APPLICATIONS
-    for entity in app.registry().values()
-    for name, function in [*((a.name, a.decide) for a in entity.actions.values()), *entity.hooks.items()]
+    for entity in app.registry(rules=True).values()
+    for name, bound in entity.rules.items()
 ]
 FORBIDDEN_MODULES = {"time", "random", "secrets", "uuid_utils", "queuefirst.api.versioning"}
 # datetime's value types annotate fields (a due date); reading the clock through
@@ -107,14 +112,14 @@ def test_the_check_catches_a_decide_function_that_reads_the_clock() -> None:
         pass
 
     things = Entity(name="things", fields=Stamp)
+    things.action("stamp")
 
-    @things.action
-    def stamp(row: Row[Stamp], given: Empty, meta: Meta) -> Decision:
+    @things.rule
+    def stamp(row: Row[Stamp], given: Empty) -> Decision:
         return accept(at=datetime.datetime.now(tz=datetime.UTC).isoformat())
 
-    assert nondeterminism(textwrap.dedent(inspect.getsource(things.actions["stamp"].decide))) == [
-        "call now()"
-    ]
+    source = inspect.getsource(things.rules["stamp"].function)
+    assert nondeterminism(textwrap.dedent(source)) == ["call now()"]
 
 
 @pytest.mark.parametrize(

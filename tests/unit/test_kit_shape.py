@@ -19,7 +19,8 @@ RUNTIME_FOLDERS = ("model", "runtime", "store", "worker", "api", "functions")
 # Copied by one function's image alone, on top of the base (images/<function>/Dockerfile).
 # (The schema package is the migrations function's, which runs from the api's image.)
 FUNCTION_FOLDERS = {"admin": "admin", "schema": "api"}
-TOOL_FOLDERS = ("local", "ops")
+# The test harness is a tool too: applications test their rules with it, no image carries it.
+TOOL_FOLDERS = ("local", "ops", "testing")
 
 
 def imported_modules(path: Path) -> set[str]:

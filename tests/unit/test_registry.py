@@ -109,24 +109,130 @@ def test_entity_rejects_reserved_field_names_and_bad_names() -> None:
         Entity(name="Things!", fields=Fields)
 
 
-def test_actions_are_declared_once_with_a_model_input_and_never_as_a_built_in() -> None:
+def test_actions_are_declared_once_and_never_as_a_built_in() -> None:
     things = Entity(name="things", fields=Fields)
+    with pytest.raises(ValueError, match="cannot be declared"):
+        things.action("create")
+    with pytest.raises(ValueError, match="cannot be declared"):
+        things.action("withdraw")
+    things.action("poke")
+    with pytest.raises(ValueError, match="declared twice"):
+        things.action("poke")
 
-    def create(row, given: Fields, meta):  # type: ignore[no-untyped-def]
+
+def test_fields_set_by_actions_need_defaults() -> None:
+    with pytest.raises(ValueError, match="field 'name' set by actions needs a default"):
+        Entity(name="things", fields=Fields, set_by_actions=("name",))
+
+
+def test_a_rule_binds_to_its_declaration_by_name_and_takes_its_shape() -> None:
+    things = Entity(name="things", fields=Fields)
+    things.action("poke")
+
+    def pook(row, given):  # type: ignore[no-untyped-def]
         raise AssertionError
 
-    def untyped(row, given, meta):  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=r"the rule 'pook' answers no declaration \(declared: poke\)"):
+        things.rule(pook)
+
+    def poke(row):  # type: ignore[no-untyped-def]
         raise AssertionError
 
-    with pytest.raises(ValueError, match="cannot name an action"):
-        things.action(create)
-    with pytest.raises(ValueError, match="annotate 'given' with a pydantic model"):
-        things.action(untyped)
+    with pytest.raises(ValueError, match=r"things.poke must take \(row, given\[, meta\]\)"):
+        things.rule(poke)
+    assert things.missing_rules() == ["poke"]
 
 
-def test_managed_fields_need_defaults() -> None:
-    with pytest.raises(ValueError, match="managed field 'name' needs a default"):
-        Entity(name="things", fields=Fields, managed=("name",))
+def test_a_declaration_asks_only_what_its_entity_sends_to() -> None:
+    with pytest.raises(ValueError, match=r"things.poke asks strangers: declare it in children or asks"):
+        Entity(name="things", fields=Fields).action("poke", asks=("strangers.x",))
+
+
+# -- answers: up only along the edges they answer, never down again ------------------------
+
+
+class Quantity(BaseModel):
+    quantity: int = 1
+
+
+def asker_and_asked(
+    *, handler_asks: tuple[str, ...] = (), answers: tuple[str, ...] = ("done",)
+) -> list[Entity]:
+    """a asks b.go; b.go answers `answers`; a handles `done`."""
+    a = entity("a", asks=("b",))
+    b = entity("b")
+    a.action("start", asks=("b.go",))
+    b.action("go", answers=answers)
+    a.answer("done", Quantity, asks=handler_asks, summary="b went")
+    return [a, b]
+
+
+def test_an_ask_and_its_answer_form_an_answer_edge() -> None:
+    registry = Registry("app", asker_and_asked())
+    assert registry.answer_edges() == [("b", "a", "answers")]
+    assert registry.sends_to("b") == ["a"] and registry.senders("a") == ["b"]
+
+
+def test_an_answer_handler_that_asks_down_is_refused_naming_the_path() -> None:
+    with pytest.raises(RegistryError) as refused:
+        Registry("app", asker_and_asked(handler_asks=("b.go",)))
+    assert str(refused.value) == (
+        "loop through an answer: a.start -> b.go -> a.done (answer) -> b.go: a handler reached by an "
+        "answer may change its row and answer further up, never ask down"
+    )
+
+
+def test_an_answer_nobody_asked_for_is_refused() -> None:
+    with pytest.raises(RegistryError, match=r"a.answer\('done'\) answers nothing a asks"):
+        Registry("app", asker_and_asked(answers=()))
+
+
+def test_an_answer_the_asker_cannot_handle_is_refused_naming_the_edge() -> None:
+    with pytest.raises(RegistryError) as refused:
+        Registry("app", asker_and_asked(answers=("done", "refused")))
+    assert str(refused.value).startswith(
+        "a asks b.go, which may answer 'refused' (a -> b.go -> a.refused): declare a.answer('refused', ...)"
+    )
+
+
+def test_answers_sent_on_up_from_a_chain_below_need_a_handler_above() -> None:
+    """w asks a.relay; a.relay asks b.go, whose answer a.done passes on up as `relayed`."""
+    w, a, b = entity("w", asks=("a",)), entity("a", asks=("b",)), entity("b")
+    w.action("begin", asks=("a.relay",))
+    a.action("relay", asks=("b.go",))
+    b.action("go", answers=("done",))
+    a.answer("done", Quantity, answers=("relayed",))
+    with pytest.raises(RegistryError, match=r"w asks a.relay, which may answer 'relayed'"):
+        Registry("app", [w, a, b])
+    w.answer("relayed", Quantity)
+    assert Registry("app", [w, a, b]).answer_edges() == [("a", "w", "answers"), ("b", "a", "answers")]
+
+
+def test_a_cycle_through_answers_is_refused() -> None:
+    """a's handler of b's answer asks b again: the chain would go down, up, down... forever."""
+    with pytest.raises(
+        RegistryError, match=r"loop through an answer: a.start -> b.go -> a.done \(answer\) -> b.go"
+    ):
+        Registry("app", asker_and_asked(handler_asks=("b.go",)))
+
+
+def test_a_held_ask_names_an_action_that_can_be_undone() -> None:
+    a, b = entity("a", asks=("b",)), entity("b")
+    a.action("take", asks=("b.reserve",), holds=("b.reserve",))
+    b.action("reserve")
+    with pytest.raises(RegistryError, match=r"a.take holds b.reserve, which cannot be given back"):
+        Registry("app", [a, b])
+
+
+def test_the_shop_declares_its_answers_and_admissions() -> None:
+    registry = shop.registry()
+    assert registry.answer_edges() == [
+        ("order_items", "orders", "answers"),
+        ("products", "order_items", "answers"),
+    ]
+    assert set(registry["orders"].admissions) == {"order_items"}
+    assert registry["orders"].admissions["order_items"].ops == ("create", "delete")
+    assert set(registry["customers"].admissions) == {"orders"}
 
 
 def test_visibility_timeout_is_six_times_the_timeout() -> None:

@@ -18,7 +18,7 @@ from queuefirst.api.app import build_resolver
 from queuefirst.api.contract import GATEWAY_STATUSES
 from queuefirst.api.service import ApiService
 from queuefirst.api.versioning import VersionClock
-from queuefirst.model.actions import Audience
+from queuefirst.model.declarations import Audience
 from queuefirst.model.http_routes import HttpRoute, RouteKind, api_routes
 from queuefirst.model.principal import OPERATORS, USERS
 from queuefirst.model.registry import Registry

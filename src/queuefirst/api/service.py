@@ -1,10 +1,13 @@
 """What the api does, without HTTP: checks, reads, and commands to enqueue.
 
 Writes never touch business tables: they become commands on the entity's
-queue. The checks here (404 for a missing row, 409 for an existing id or a
-business rule that already says no) are a courtesy to clients: the api runs
-the entity's own decide function on the row as it stands, but the worker,
-running the same code when the command's turn comes, is the authority.
+queue, or, where the entity's parent admits them, on the parent's (an order
+item's create goes to the orders queue, in its order's lane). The checks here
+(404 for a missing row, 409 for an existing id or a declared precondition that
+already says no) are a courtesy to clients: the api checks what the contracts
+declare (`queuefirst.model.preconditions`) on the rows as they stand, but the
+worker, checking the same declarations when the command's turn comes and
+running the rules the api never sees, is the authority.
 
 Every call names its principal (`queuefirst.model.principal`): what is out
 of its reach answers as absent (`queuefirst.api.reach`), before anything is
@@ -20,16 +23,18 @@ from typing import Any
 
 from queuefirst.api.errors import Conflict, Invalid, NotFound
 from queuefirst.api.reach import Reach, absent
+from queuefirst.api.status import awaited, own_entry, settled
 from queuefirst.api.versioning import VersionClock, new_id
 from queuefirst.model.access import Owner
-from queuefirst.model.command import CREATE, DELETE, UPDATE, Command, Producer, Status
-from queuefirst.model.decider import Decider
+from queuefirst.model.admission import ParentRow, admission, through_parent
+from queuefirst.model.command import ADMIT, CREATE, DELETE, UPDATE, Command, Producer, Status
+from queuefirst.model.declarations import ON_DELETE
 from queuefirst.model.entity import Entity
 from queuefirst.model.http_routes import STATUS_PATHS, actors
 from queuefirst.model.payloads import PayloadError, validate_key, validate_payload
+from queuefirst.model.preconditions import Requirement, first_refusal
 from queuefirst.model.principal import OPERATORS, USERS, Principal, UnusableClaim
 from queuefirst.model.registry import Registry
-from queuefirst.model.working import StoredRow, Working
 from queuefirst.runtime.sender import CommandSender
 from queuefirst.store.database import Connection, Database
 from queuefirst.store.reader import FoundRow, Page, Reader
@@ -68,7 +73,6 @@ class ApiService:
         self.clock = clock
         self.producer = producer or Producer(kind="api")
         self.mint_id = mint_id
-        self.deciders = {name: Decider(entity) for name, entity in registry.items()}
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -87,11 +91,12 @@ class ApiService:
         key = _checked_key(body.pop("id", None) or default_key or str(self.mint_id()))
         self.reach.check_new_row(principal, entity, key)
         payload = _validated(entity, CREATE, body)
-        parent = payload.get(entity.parent_field) if entity.parent_field else None
+        parent_key = payload.get(entity.parent_field) if entity.parent_field else None
+        parent: FoundRow | None = None
         with self.database.reading() as conn:
             if entity.parent and entity.parent_field:
                 parent_entity = self.registry[entity.parent]
-                self._check_linked(conn, principal, parent_entity, str(parent), entity.parent_field)
+                parent = self._linked(conn, principal, parent_entity, str(parent_key), entity.parent_field)
             taken, floor = self.reader.key_state(conn, entity, key)
             if taken:
                 # Someone else's row answers as it does everywhere else: absent.
@@ -99,9 +104,8 @@ class ApiService:
                     raise absent(entity, key)
                 raise Conflict(f"{entity.name} {key} already exists", field="id")
             self._check_references(conn, principal, entity, payload)
-        command = self._command(entity, CREATE, key, payload, parent, floor, producer, principal)
-        self._courtesy(entity, None, command)
-        return self._enqueue(command, principal)
+        command = self._command(entity, CREATE, key, payload, parent_key, floor, producer, principal)
+        return self._enqueue(self._through_parent(entity, parent, command), principal)
 
     def update(
         self,
@@ -124,8 +128,11 @@ class ApiService:
     ) -> Accepted:
         with self.database.reading() as conn:
             row = self._require(conn, principal, entity, key)
+            parent = self._admitting_parent(conn, entity, row, DELETE)
+        declared = entity.hook(ON_DELETE)
+        _courtesy(declared.when if declared else (), row.values)
         command = self._command(entity, DELETE, key, {}, row.parent, row.version, producer, principal)
-        return self._enqueue(command, principal)
+        return self._enqueue(self._through_parent(entity, parent, command), principal)
 
     def act(
         self,
@@ -137,16 +144,17 @@ class ApiService:
         *,
         principal: Principal,
     ) -> Accepted:
-        takers = actors(entity, entity.actions[action]) if action in entity.actions else None
-        if takers is None:
+        declared = entity.actions.get(action)
+        takers = actors(entity, declared) if declared is not None else None
+        if declared is None or takers is None:
             raise NotFound(f"{entity.name} has no action {action!r}", field="action")
         if takers == OPERATORS and not principal.is_operator:
             raise NotFound(f"{entity.name}.{action} is the operators' action", field="action")
         payload = _validated(entity, action, body)
         with self.database.reading() as conn:
             row = self._require(conn, principal, entity, key)
+        _courtesy(declared.when, row.values, payload)
         command = self._command(entity, action, key, payload, row.parent, row.version, producer, principal)
-        self._courtesy(entity, row, command)
         return self._enqueue(command, principal)
 
     # -- reads ----------------------------------------------------------------------------
@@ -180,14 +188,17 @@ class ApiService:
 
     def command_status(self, command_id: uuid.UUID, *, principal: Principal) -> dict[str, Any]:
         with self.database.reading() as conn:
-            row = self.reader.command_status(conn, command_id)
-        if row is None:
-            # Not applied yet, or failing and retried: a queued command is
-            # invisible until its worker logs it.
-            return {"command_id": str(command_id), "status": "pending"}
-        if not self.reach.command_visible(principal, row.get("producer")):
-            raise NotFound(f"no command {command_id} of yours", field="command_id")
-        return {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in row.items() if v is not None}
+            entries = self.reader.command_entries(conn, [command_id])
+            entry = own_entry(entries)
+            if entries and not self.reach.command_visible(principal, entries[0].get("producer")):
+                raise NotFound(f"no command {command_id} of yours", field="command_id")
+            if entry is None:
+                # Not applied yet (or only admitted by its parent so far), or failing and retried:
+                # a queued command is invisible until its worker logs it.
+                return {"command_id": str(command_id), "status": Status.PENDING}
+            waits = awaited(self.registry, entry)
+            answers = self.reader.command_entries(conn, list(waits)) if waits else []
+        return settled(entry, waits, answers)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -197,9 +208,9 @@ class ApiService:
             raise absent(entity, key)
         return row
 
-    def _check_linked(
+    def _linked(
         self, conn: Connection, principal: Principal, target: Entity, key: str, field: str
-    ) -> None:
+    ) -> FoundRow:
         """A parent or a referenced row: out of an end user's reach it is absent (404); absent for
         an operator, or absent yet though the end user will own it, it is a state of other rows
         (409), retried once that row is applied."""
@@ -208,25 +219,45 @@ class ApiService:
                 pass  # their own root row: theirs whether applied yet or not
             elif not self.reach.owns(conn, principal, target, key):
                 raise absent(target, key, field)
-        if not self.reader.exists(conn, target, key):
+        found = self.reader.find(conn, target, key)
+        if found is None:
             raise Conflict(f"no {target.name} with id {key}", field=field)
+        return found
 
     def _check_references(
         self, conn: Connection, principal: Principal, entity: Entity, payload: dict[str, Any]
     ) -> None:
-        for field, target in entity.references.items():
+        for field in entity.references:
             value = payload.get(field)
-            if value is not None:
-                self._check_linked(conn, principal, self.registry[target], str(value), field)
+            if value is None:
+                continue
+            reference = entity.reference(field)
+            target = self.registry[reference.entity]
+            found = self._linked(conn, principal, target, str(value), field)
+            checking = target.actions.get(reference.checked_by or "")
+            if checking is not None:
+                given = {
+                    name: payload[source] for name, source in reference.given.items() if source in payload
+                }
+                _courtesy(checking.when, found.values, given)
 
-    def _courtesy(self, entity: Entity, row: FoundRow | None, command: Command) -> None:
-        """Run the worker's own decision on the row as it stands; 409 if it already says no."""
-        working = Working()
-        if row is not None:
-            working.rows[row.key] = StoredRow(row.key, row.parent, True, dict(row.values), row.stamp, True)
-        applied = self.deciders[entity.name].apply(working, command)
-        if applied.status == Status.REJECTED:
-            raise Conflict(applied.reason or "refused", field=None)
+    def _admitting_parent(self, conn: Connection, entity: Entity, row: FoundRow, op: str) -> FoundRow | None:
+        """The parent row that admits `op` on `row`, if its entity admits such writes."""
+        if admission(self.registry, entity.name, op) is None or entity.parent is None or row.parent is None:
+            return None
+        return self.reader.find(conn, self.registry[entity.parent], row.parent)
+
+    def _through_parent(self, entity: Entity, parent: FoundRow | None, command: Command) -> Command:
+        """A write the parent admits goes to the parent, in the parent's lane; others as they are.
+
+        The admission's preconditions are checked here first, as a courtesy, on the parent row."""
+        declared = admission(self.registry, entity.name, command.op)
+        if declared is None:
+            return command
+        if parent is None:
+            raise Conflict(f"no {entity.parent} with id {command.parent}", field=entity.parent_field)
+        _courtesy(declared.when, parent.values)
+        return through_parent(self.registry, command, ParentRow(parent.key, parent.parent, parent.version))
 
     def _command(
         self,
@@ -252,7 +283,18 @@ class ApiService:
 
     def _enqueue(self, command: Command, principal: Principal) -> Accepted:
         self.sender.send([command])
-        return Accepted(command.key, command.command_id, STATUS_PATHS[principal.kind])
+        key = str(command.payload["key"]) if command.op == ADMIT else command.key
+        return Accepted(key, command.command_id, STATUS_PATHS[principal.kind])
+
+
+def _courtesy(
+    requirements: tuple[Requirement, ...], row: dict[str, Any], given: dict[str, Any] | None = None
+) -> None:
+    """What the worker's declaration requires, checked on the row as it stands: the worker's
+    own words in a 409. A courtesy: the worker checks again when the command's turn comes."""
+    reason = first_refusal(requirements, row, given)
+    if reason is not None:
+        raise Conflict(reason, field=None)
 
 
 # The worker runs the same validation (`queuefirst.model.payloads`): what is accepted here applies.

@@ -13,6 +13,6 @@ from queuefirst.worker.root import build_worker
 
 settings = WorkerSettings.from_environment()
 application = load_application()
-root = build_worker(application.name, application.load_entity(settings.entity), settings)
+root = build_worker(application.name, application.load_entity(settings.entity, rules=True), settings)
 open_at_init(root.database, checked=settings.schema_revision is not None, logger=root.logger)
 handler = make_handler(root)

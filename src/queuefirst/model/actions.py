@@ -1,22 +1,24 @@
-"""Business actions: the entity's own logic, as pure decide functions.
+"""What a rule sees and what it returns: the row, the input, and a `Decision`.
 
-An action is declared in the entity's module with one decorated function:
+A rule is a pure function in the entity's rules module, bound to a declaration
+of its contract by name (`queuefirst.model.entity`):
 
-    @orders.action
-    def pay(row: Row[OrderFields], given: Payment, meta: Meta) -> Decision:
-        if row.fields.status != "pending":
-            return reject(f"only a pending order can be paid; this one is {row.fields.status}")
+    @orders.rule
+    def pay(order: Row[OrderFields], given: Payment) -> Decision:
         return accept(status="paid", payment_reference=given.reference)
 
-`given` is the action's input, validated with its pydantic model (the
-annotation) by the api and again by the worker. A decide function reads
-only its arguments: no clock, no ids, no I/O (a test checks the source). It
-returns a `Decision`: a rejection with its reason, or the changes to its own
-row plus the commands it asks of other entities (`ask`, `ask_children`).
+It reads only its arguments (a third, `meta: Meta`, where it needs the
+command's id or version): no clock, no ids, no I/O (a test checks the source).
+It returns a rejection with its reason, or the changes to its own row and what
+else the decision does, each in one call, arguments always in the order
+entity, op, target, then the payload's fields:
 
-Hooks run the same way on a row's create and delete (`on_create`,
-`on_delete`): an order item's create asks its product to reserve stock, its
-delete asks it to release it.
+- `.ask(entity, op, key, [parent])`, `.ask_children(entity, op, [where])`: commands down the graph;
+- `.answer(name, **payload)`: the answer to the command that asked this row, up the edge it came by;
+- `.withdraw([entity, op])`, `.settle([entity, op])`: give back, or keep for good, what this row holds
+  (the stock a reservation took);
+- `.grant(**fields)` (an admission's rule): values the admitted child's create takes for fields set by
+  actions only (an order's currency for its item).
 """
 
 from __future__ import annotations
@@ -24,14 +26,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from queuefirst.model.command import Scope, TrailStep
 
 F = TypeVar("F", bound=BaseModel)
+REFUSED = "refused"  # the answer a rejected command sends, where its declaration lists it
 
 
 class Empty(BaseModel):
@@ -40,14 +42,30 @@ class Empty(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Refusal(BaseModel):
+    """What a `refused` answer carries: why, and which op of the asked row said no."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+    op: str = Field(min_length=1, max_length=64)
+
+
+class Admitted(BaseModel):
+    """An admission rule's input: the child's write its parent decides on (validated by the child)."""
+
+    entity: str
+    op: str
+    key: str = Field(min_length=1, max_length=128)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Row(Generic[F]):
-    """A row as a decide function sees it: its key, its parent and its fields."""
+    """A row as a rule sees it: its key, its parent, its fields; on a re-create, the deleted row's."""
 
     key: str
     parent: str | None
-    exists: bool
     fields: F
+    previous: F | None = None
 
 
 @dataclass(frozen=True)
@@ -76,27 +94,64 @@ class Ask:
     payload: Mapping[str, Any] = field(default_factory=dict)
     where: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def target(self) -> str:
+        return f"{self.entity}.{self.op}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    name: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+# (entity, op) a withdrawal or a settlement names; None matches any.
+Selector = tuple[str | None, str | None]
+
 
 @dataclass(frozen=True)
 class Decision:
     changes: Mapping[str, Any] = field(default_factory=dict)
     asks: tuple[Ask, ...] = ()
     rejection: str | None = None
+    answered: Answer | None = None
+    withdrawals: tuple[Selector, ...] = ()
+    settlements: tuple[Selector, ...] = ()
+    granted: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def rejected(self) -> bool:
         return self.rejection is not None
 
-    def ask(self, entity: str, key: str, op: str, *, parent: str | None = None, **payload: Any) -> Decision:
-        """Also ask one row of `entity` (a root, or a child naming its `parent`) to do `op`."""
+    def ask(self, entity: str, op: str, key: str, parent: str | None = None, /, **payload: Any) -> Decision:
+        """Also ask one row of `entity` (a root, or a child under `parent`) to do `op`."""
         return replace(self, asks=(*self.asks, Ask(entity, op, key, Scope.ROW, parent, payload)))
 
     def ask_children(
-        self, entity: str, op: str, *, where: Mapping[str, Any] | None = None, **payload: Any
+        self, entity: str, op: str, where: Mapping[str, Any] | None = None, /, **payload: Any
     ) -> Decision:
-        """Also ask every row of the child `entity` under this row (matching `where`) to do `op`."""
+        """Also ask every row of the child `entity` under this row (whose fields equal `where`) to do `op`."""
         ask = Ask(entity, op, None, Scope.CHILDREN, None, payload, dict(where or {}))
         return replace(self, asks=(*self.asks, ask))
+
+    def answer(self, name: str, /, **payload: Any) -> Decision:
+        """Answer the command that asked this row (one answer per decision, a declared name)."""
+        if self.answered is not None:
+            raise ValueError(f"a decision answers once; it already answers {self.answered.name!r}")
+        return replace(self, answered=Answer(name, payload))
+
+    def withdraw(self, entity: str | None = None, op: str | None = None, /) -> Decision:
+        """Take back what this row holds from its asks (of `entity`'s `op`, or all): each is undone
+        by the asked row exactly if it applied, with what it took (a reservation's stock)."""
+        return replace(self, withdrawals=(*self.withdrawals, (entity, op)))
+
+    def settle(self, entity: str | None = None, op: str | None = None, /) -> Decision:
+        """Keep for good what this row holds from its asks (goods shipped): nothing goes back."""
+        return replace(self, settlements=(*self.settlements, (entity, op)))
+
+    def grant(self, **fields: Any) -> Decision:
+        """(An admission.) Values for the admitted create's fields set by actions only."""
+        return replace(self, granted={**self.granted, **fields})
 
 
 def ask_label(index: int, ask: Ask, key: str) -> str:
@@ -116,23 +171,4 @@ def reject(reason: str) -> Decision:
     return Decision(rejection=reason)
 
 
-Decide = Callable[[Row[Any], Any, Meta], Decision]
-Hook = Callable[[Row[Any], Meta], Decision]
-
-
-class Audience(StrEnum):
-    """Who takes an action: declared once, by its decorator, and read everywhere (its route, the
-    api's check, the console's forms) through `queuefirst.model.http_routes.actors`."""
-
-    END_USERS = "end users"  # whoever writes the row: the end users who own it, and operators
-    OPERATORS = "operators"  # operators alone, even on rows end users own (suspending a customer)
-    INTERNAL = "internal"  # no route: only other entities ask for it (a product's reserve)
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    input: type[BaseModel]
-    decide: Decide
-    summary: str
-    audience: Audience = Audience.END_USERS
+Rule = Callable[..., Decision]

@@ -1,21 +1,26 @@
 """An application, described once: its name, its entities and its migrations.
 
 An application is a Python package whose `application` attribute is an
-`Application`; its `entities` subpackage holds one module per entity and its
+`Application`; its `entities` subpackage holds one package per entity (its
+contract in `__init__.py`, its rules in `rules.py`) and its
 `migrations/versions` folder the Alembic revisions. Every function, tool and
 the infrastructure find it the same way (`load_application`): the module named
 by `QUEUEFIRST_APPLICATION` (`myapp`, or `myapp:application`), else the one named
 by `[tool.queuefirst] application` in the project's `pyproject.toml`.
 
-A worker asks for its own entity only (`load_entity`), so its image needs no
-other entity's module; everything else discovers the whole registry.
+A worker asks for its own entity only, rules and all (`load_entity(name,
+rules=True)`), so its image needs no other entity's package; the api, the
+console and the infra discover every entity's contract (the whole registry)
+and no entity's rules, which their images do not carry.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import pkgutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +29,7 @@ from queuefirst.model.registry import Registry, RegistryError
 
 ENV_VARIABLE = "QUEUEFIRST_APPLICATION"
 ENTITIES = "entities"
+RULES = "rules"  # the module of an entity's package holding its rules
 MIGRATIONS = "migrations"
 
 
@@ -66,9 +72,17 @@ class Application:
             raise ApplicationError(f"{self.entities_package} cannot be imported: {error}") from error
         return entity_modules(*package.__path__)
 
-    def load_entity(self, name: str) -> Entity:
-        """Import one entity's module, and nothing of the others."""
-        module = importlib.import_module(f"{self.entities_package}.{name}")
+    def load_entity(self, name: str, *, rules: bool = False) -> Entity:
+        """Import one entity's contract (and, with `rules`, its rules), nothing of the others."""
+        contract = f"{self.entities_package}.{name}"
+        logic = f"{contract}.{RULES}"
+        loaded_before = logic in sys.modules
+        module = importlib.import_module(contract)
+        if not rules and not loaded_before and logic in sys.modules:
+            raise RegistryError(
+                f"{contract} imports its rules ({logic}): a contract must stand without them, "
+                "since the api's and the console's images carry no rules"
+            )
         found = [value for value in vars(module).values() if isinstance(value, Entity)]
         own = [entity for entity in found if entity.name == name]
         if len(own) != 1:
@@ -76,17 +90,19 @@ class Application:
                 f"{module.__name__} must declare exactly one Entity named {name!r}; "
                 f"found {[entity.name for entity in found] or 'none'}"
             )
+        if rules and hasattr(module, "__path__") and importlib.util.find_spec(logic) is not None:
+            importlib.import_module(logic)  # (a module entity, not a package, has a contract alone)
         return own[0]
 
-    def registry(self) -> Registry:
-        """Every entity module, checked as one graph."""
-        return Registry(self.name, [self.load_entity(name) for name in self.entity_names()])
+    def registry(self, *, rules: bool = False) -> Registry:
+        """Every entity's contract (and, with `rules`, its rules), checked as one graph."""
+        return Registry(self.name, [self.load_entity(name, rules=rules) for name in self.entity_names()])
 
 
 def entity_modules(*directories: str | Path) -> list[str]:
-    """Entity module names in an entities folder: every module not starting with `_`."""
+    """Entity names in an entities folder: every package (or module) not starting with `_`."""
     found = pkgutil.iter_modules([str(d) for d in directories])
-    return sorted(info.name for info in found if not info.name.startswith("_") and not info.ispkg)
+    return sorted(info.name for info in found if not info.name.startswith("_"))
 
 
 def load_application(spec: str | None = None, *, project: Path | None = None) -> Application:

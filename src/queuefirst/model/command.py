@@ -25,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 _VERSION_DIGITS = 20
 _VERSION_LIMIT = 2**63
 CREATE, UPDATE, DELETE = "create", "update", "delete"
-BUILT_IN_OPS = (CREATE, UPDATE, DELETE)
+# A child's write on its way through its parent's admission; an ask taken back by its asker.
+ADMIT, WITHDRAW = "admit", "withdraw"
+BUILT_IN_OPS = (CREATE, UPDATE, DELETE, ADMIT, WITHDRAW)
 OP_PATTERN = r"^[a-z][a-z0-9_]{0,40}$"
 
 
@@ -36,6 +38,9 @@ class Status(StrEnum):
     APPLIED = "applied"  # its effect and its asks happened, once
     REJECTED = "rejected"  # it could not apply, for the recorded reason; never retried
     DUPLICATE = "duplicate"  # a redelivery of an applied command: nothing changes, its asks are re-sent
+    WITHDRAWN = "withdrawn"  # its asker took it back before it applied: it never will
+    # An applied command whose ask was refused (the row says why): at GET /commands/<id> only.
+    REFUSED = "refused"
 
 
 class Scope(StrEnum):
@@ -54,10 +59,17 @@ class Producer(BaseModel):
 
 
 class TrailStep(BaseModel):
+    """One command of the chain that led here: at which row, and whether it went up (an answer).
+
+    The row (`key`, `parent`: its lane) is where an answer to this step goes back to."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     entity: str
     command_id: uuid.UUID
+    key: str | None = None
+    parent: str | None = None
+    answered: bool = False  # this step's command answered the one that asked it
 
 
 class Command(BaseModel):
@@ -76,6 +88,8 @@ class Command(BaseModel):
     where: dict[str, JsonValue] = Field(default_factory=dict)
     trail: tuple[TrailStep, ...] = ()
     producer: Producer | None = None
+    # An admitted create: values its parent's admission granted for fields set by actions only.
+    granted: dict[str, JsonValue] = Field(default_factory=dict)
 
     @property
     def lane(self) -> str:
@@ -130,8 +144,54 @@ class Command(BaseModel):
             version=self.version,
             payload=payload or {},
             where=where or {},
-            trail=(*self.trail, TrailStep(entity=self.entity, command_id=self.command_id)),
+            trail=(*self.trail, self.step()),
             producer=Producer(kind="worker", principal=self.entity),
+        )
+
+    def step(self, *, answered: bool = False) -> TrailStep:
+        """This command as a step of the trail of the commands it causes."""
+        return TrailStep(
+            entity=self.entity,
+            command_id=self.command_id,
+            key=self.key,
+            parent=self.parent,
+            answered=answered,
+        )
+
+    def answer(self, to: TrailStep, op: str, payload: dict[str, Any]) -> Command:
+        """The answer to this command, for the row that asked it (`to`), in that row's lane.
+
+        Its id is derived from this command's, one answer per command: a redelivered
+        command re-sends a byte-identical answer, which the asker finds in its log."""
+        assert to.key is not None, "an answer goes back to a row"
+        return Command(
+            command_id=uuid.uuid5(self.command_id, "answer"),
+            entity=to.entity,
+            op=op,
+            key=to.key,
+            parent=to.parent,
+            version=self.version,
+            payload=payload,
+            trail=(*self.trail, self.step(answered=True)),
+            producer=Producer(kind="worker", principal=self.entity),
+        )
+
+    def admitted(
+        self, child: str, op: str, key: str, payload: dict[str, Any], granted: dict[str, Any]
+    ) -> Command:
+        """The child's write this admission carries on: the client's own command, so it keeps
+        its id (the api's receipt names it) and its version, in the child's lane."""
+        return Command(
+            command_id=self.command_id,
+            entity=child,
+            op=op,
+            key=key,
+            parent=self.key,
+            version=self.version,
+            payload=payload,
+            granted=granted,
+            trail=(*self.trail, self.step()),
+            producer=self.producer,
         )
 
     def for_row(self, key: str, born: uuid.UUID | None = None) -> Command:

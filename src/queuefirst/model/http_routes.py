@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
-from queuefirst.model.actions import Action, Audience
+from queuefirst.model.declarations import Audience, Declaration
 from queuefirst.model.entity import Entity
 from queuefirst.model.names import admin_function_name, api_function_name
 from queuefirst.model.principal import OPERATORS, USERS
@@ -132,7 +132,7 @@ def writers(entity: Entity) -> str:
     return USERS if entity.access.users_write else OPERATORS
 
 
-def actors(entity: Entity, action: Action) -> str | None:
+def actors(entity: Entity, action: Declaration) -> str | None:
     """Who takes an action, as the authorizer of its route; None for an internal action (no route:
     only other entities ask for it). The one reading of an action's audience: the routes, the
     api's check and the console's forms all ask it."""
@@ -168,9 +168,10 @@ def entity_routes(entity: Entity, function: str) -> list[HttpRoute]:
         _api_route(RouteKind.LIST, "GET", base, function, reader, entity),
         _api_route(RouteKind.CREATE, "POST", base, function, writer, entity),
         _api_route(RouteKind.READ, "GET", row, function, reader, entity),
-        _api_route(RouteKind.UPDATE, "PATCH", row, function, writer, entity),
         _api_route(RouteKind.DELETE, "DELETE", row, function, writer, entity),
     ]
+    if entity.updatable_fields:  # an entity whose fields are all fixed or set by actions has no PATCH
+        routes.insert(3, _api_route(RouteKind.UPDATE, "PATCH", row, function, writer, entity))
     for name, action in entity.actions.items():
         authorizer = actors(entity, action)
         if authorizer is not None:

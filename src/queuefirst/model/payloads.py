@@ -19,8 +19,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from queuefirst.model.actions import Action
-from queuefirst.model.command import CREATE, DELETE, UPDATE
+from queuefirst.model.actions import Admitted
+from queuefirst.model.command import ADMIT, CREATE, DELETE, UPDATE, WITHDRAW
+from queuefirst.model.declarations import Declaration
 from queuefirst.model.entity import Entity
 from queuefirst.model.validation import ID_PATTERN, UNSTORABLE, is_id, unstorable_text
 
@@ -99,7 +100,7 @@ def patch_body_model(entity: Entity) -> type[BaseModel]:
 
 
 @cache
-def action_body_model(action: Action) -> type[BaseModel]:
+def action_body_model(action: Declaration) -> type[BaseModel]:
     """POST body of a public action: its input model, strict as JSON is (no coercion)."""
     # Same name, so the OpenAPI document keeps calling it what the entity module does.
     source = action.input
@@ -135,7 +136,7 @@ def validate_create(entity: Entity, payload: dict[str, Any]) -> dict[str, Any]:
         raise PayloadError(entity.parent_field, "required: the id of the parent")
     unknown = sorted(set(values) - set(entity.writable_fields))
     if unknown:
-        reason = "set by actions only" if unknown[0] in entity.managed else "unknown field"
+        reason = "set by actions only" if unknown[0] in entity.set_by_actions else "unknown field"
         raise PayloadError(unknown[0], reason)
     result = _strict(writable_model(entity), values).model_dump(mode="json")
     if entity.parent_field:
@@ -147,9 +148,9 @@ def validate_update(entity: Entity, payload: dict[str, Any]) -> dict[str, Any]:
     """Only the fields present, each checked against its declaration."""
     if entity.parent_field and entity.parent_field in payload:
         raise PayloadError(entity.parent_field, "the parent of a row cannot change")
-    managed = sorted(set(payload) & set(entity.managed))
-    if managed:
-        raise PayloadError(managed[0], "set by actions only")
+    by_actions = sorted(set(payload) & set(entity.set_by_actions))
+    if by_actions:
+        raise PayloadError(by_actions[0], "set by actions only")
     fixed = sorted(set(payload) & set(entity.fixed))
     if fixed:
         raise PayloadError(fixed[0], "set when the row is created, never changed")
@@ -159,11 +160,31 @@ def validate_update(entity: Entity, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def validate_action(entity: Entity, op: str, payload: dict[str, Any]) -> dict[str, Any]:
-    action = entity.actions.get(op)
-    if action is None:
-        known = ", ".join([CREATE, UPDATE, DELETE, *entity.actions])
-        raise PayloadError("op", f"{entity.name} has no action {op!r}; it has {known}")
-    return _strict(action.input, payload).model_dump(mode="json")
+    """An action's input, or an answer's (what the answered entity sends back up)."""
+    declared = entity.actions.get(op) or entity.answer_handlers.get(op)
+    if declared is None:
+        known = ", ".join([CREATE, UPDATE, DELETE, *entity.actions, *entity.answer_handlers])
+        raise PayloadError("op", f"{entity.name} has no action or answer {op!r}; it has {known}")
+    return _strict(declared.input, payload).model_dump(mode="json")
+
+
+@cache
+def granted_model(entity: Entity) -> type[BaseModel]:
+    """What an admitting parent may grant a create: any of the fields set by actions only."""
+    fields = {name: _optional(entity, name) for name in entity.set_by_actions}
+    return create_model(_title(entity, "Granted"), __config__=STRICT, **fields)  # type: ignore[call-overload, no-any-return]
+
+
+def validate_granted(entity: Entity, granted: dict[str, Any]) -> dict[str, Any]:
+    return _strict(granted_model(entity), granted, "granted.").model_dump(mode="json", exclude_unset=True)
+
+
+class _Withdrawal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ask: str = Field(pattern=r"^[0-9a-f-]{36}$")
+    op: str
+    given: dict[str, Any] = Field(default_factory=dict)
 
 
 def validate_key(key: str, field: str = "id") -> str:
@@ -192,4 +213,19 @@ def _validate_op(entity: Entity, op: str, payload: dict[str, Any]) -> dict[str, 
         if payload:
             raise PayloadError("payload", "a delete carries no payload")
         return {}
+    if op == ADMIT:
+        if not entity.admissions:
+            raise PayloadError("op", f"{entity.name} admits no child's writes")
+        return _lax(Admitted, payload)
+    if op == WITHDRAW:
+        return _lax(_Withdrawal, payload)
     return validate_action(entity, op, payload)
+
+
+def _lax(model: type[BaseModel], payload: dict[str, Any]) -> dict[str, Any]:
+    # The kit's own envelopes (an admission's child write is validated by the child, a
+    # withdrawal's input by its undo): only their shape is checked here.
+    try:
+        return model.model_validate(payload).model_dump(mode="json")
+    except ValidationError as error:
+        raise PayloadError.from_validation(error) from error

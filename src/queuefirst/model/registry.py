@@ -1,12 +1,13 @@
 """The registry: every entity of an application, checked as one graph.
 
-Two kinds of edge: a parent sends commands to its children (cascades and
-parent-scoped asks), and an entity asks the entities it declares in `asks`
-(an order item asks its product to reserve stock). Parent and child must
-both declare their edge, and the graph of all edges must be acyclic, so no
-chain of commands can come back to an entity it passed. A registry that
-breaks this is refused when it is built, with a message naming the entities
-and edges involved.
+Two kinds of edge go down: a parent sends commands to its children (cascades,
+admitted writes and parent-scoped asks), and an entity asks the entities it
+declares in `asks` (an order item asks its product to reserve stock). Parent
+and child must both declare their edge, and the graph of these edges must be
+acyclic, so no chain of commands can come back to an entity it passed.
+Answers go back up only along the edges they answer (`queuefirst.model.chains`
+checks them). A registry that breaks this is refused when it is built, with a
+message naming the entities and edges involved.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 
 from queuefirst.model.access import Owner
+from queuefirst.model.chains import Chains
 from queuefirst.model.entity import Entity
 
-CHILD, ASKS = "child", "asks"
+CHILD, ASKS, ANSWERS = "child", "asks", "answers"
 
 
 class RegistryError(ValueError):
@@ -34,6 +36,8 @@ class Registry(Mapping[str, Entity]):
         self._check_hierarchy()
         self._check_asks()
         self._check_acyclic()
+        self._chains = Chains(self._entities, RegistryError)
+        self._chains.check()
         self._check_access()
 
     def __getitem__(self, name: str) -> Entity:
@@ -55,13 +59,29 @@ class Registry(Mapping[str, Entity]):
         return [e for e in self._entities.values() if e.parent is None]
 
     def edges(self) -> list[tuple[str, str, str]]:
-        """(from, to, kind) for every edge, children first."""
+        """(from, to, kind) for every edge a command travels down, children first."""
         return [
             (entity.name, target, kind)
             for entity in self._entities.values()
             for kind, targets in ((CHILD, entity.children), (ASKS, entity.asks))
             for target in targets
         ]
+
+    def answer_edges(self) -> list[tuple[str, str, str]]:
+        """(from, to, "answers") for every edge an answer travels back up."""
+        return [(source, target, ANSWERS) for source, target in self._chains.answer_edges()]
+
+    def senders(self, entity: str) -> list[str]:
+        """The entities that send commands to `entity`: its parent, its askers, and those it answers."""
+        down = [source for source, target, _ in self.edges() if target == entity]
+        up = [source for source, target, _ in self.answer_edges() if target == entity]
+        return sorted({*down, *up})
+
+    def sends_to(self, entity: str) -> list[str]:
+        """Every entity whose queue `entity`'s worker may send to (its IAM, its sender's list)."""
+        down = list(self._entities[entity].sends_to)
+        up = [target for source, target, _ in self.answer_edges() if source == entity]
+        return sorted({*down, *up})
 
     def _check_hierarchy(self) -> None:
         for entity in self._entities.values():

@@ -23,6 +23,9 @@ class StoredRow:
     values: dict[str, Any]
     stamp: str
     stored: bool  # in the table when the batch began (else it is inserted)
+    # What this row holds from its asks (a reservation's stock), until it withdraws or settles
+    # them: each the ask's id, entity, op, key, parent and payload.
+    holds: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from queuefirst.model.application import Application
 from queuefirst.model.names import admin_function_name, api_function_name, bake_target, worker_function_name
+from queuefirst.ops.dockerignore import ignore_for
 
 # Files every image depends on besides what its Dockerfiles copy: the context's
 # filter and the bake file's shared settings (labels, build arguments).
@@ -69,6 +70,8 @@ def image_targets(app: Application, entities: list[str]) -> list[ImageTarget]:
 def image_files(root: Path, target: ImageTarget) -> list[str]:
     """Every context file `target`'s image is built from: its own, and the base's."""
     own = set(copied_files(root, target.dockerfile, target.args)) | {target.dockerfile}
+    if (root / f"{target.dockerfile}.dockerignore").is_file():
+        own.add(f"{target.dockerfile}.dockerignore")
     if target.name != "base":
         own |= set(copied_files(root, "images/base/Dockerfile", target.args))
         own.add("images/base/Dockerfile")
@@ -100,7 +103,8 @@ def copied_files(root: Path, dockerfile: str, args: Mapping[str, str]) -> list[s
             sources = [w for w in words if not w.startswith("--")][:-1]
             for source in sources:
                 files |= _expand(root, _substitute(source, values), dockerfile)
-    return sorted(files)
+    ignore = ignore_for(root, dockerfile)
+    return sorted(name for name in files if not ignore.ignored(name))
 
 
 def _instructions(text: str) -> Iterator[tuple[str, str]]:

@@ -16,7 +16,6 @@ with the `queuefirst.fingerprint` labels of the images in a registry
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
@@ -26,11 +25,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from queuefirst.model.application import MIGRATIONS, Application, entity_modules, load_application
+from queuefirst.ops import fingerprint_parts
 from queuefirst.ops.image_registry import ImageRegistryError, RegistryClient
 from queuefirst.ops.images import ImageTarget, image_files, image_targets
 from queuefirst.ops.revisions import required_revisions
 
 LABEL = "queuefirst.fingerprint"
+PARTS_LABEL = "queuefirst.fingerprint-parts"
 PLAN_FORMAT = 2
 
 
@@ -45,11 +46,7 @@ def targets_in_tree(root: Path, app: Application) -> list[ImageTarget]:
 
 def fingerprint(root: Path, files: Iterable[str], extra: str = "") -> str:
     """sha256 over the files' paths and contents (and `extra`, e.g. the entity name)."""
-    digest = hashlib.sha256(f"queuefirst-fingerprint-v2\n{extra}\n".encode())
-    for rel in sorted(files):
-        content = hashlib.sha256((root / rel).read_bytes()).hexdigest()
-        digest.update(f"{content}  {rel}\n".encode())
-    return digest.hexdigest()
+    return fingerprint_parts.digest(root, files, extra)
 
 
 def schema_revisions_in_tree(root: Path, app: Application) -> dict[str, str | None]:
@@ -60,24 +57,36 @@ def schema_revisions_in_tree(root: Path, app: Application) -> dict[str, str | No
 
 
 def compute_plan(root: Path, app: Application) -> dict[str, Any]:
-    """The plan: every function's image name, entity, fingerprint, schema revision and files."""
+    """The plan: every function's image name, entity, fingerprint (and its parts, see
+    `queuefirst.ops.fingerprint_parts`), schema revision and files."""
     functions: dict[str, Any] = {}
     revisions = schema_revisions_in_tree(root, app)
-    for target in targets_in_tree(root, app):
+    targets = targets_in_tree(root, app)
+    base_files = frozenset(image_files(root, next(t for t in targets if t.name == "base")))
+    for target in targets:
         files = image_files(root, target)
         # The base carries no revision; an image's revision is baked into it (a label and
         # an environment variable), so it moves the image's fingerprint like its files.
         revision = revisions[target.name] if target.name != "base" else None
+        extra = f"{target.entity or target.name}\n{revision or ''}"
+        own_base = frozenset() if target.name == "base" else base_files
         functions[target.name] = {
             "image": target.image,
             "entity": target.entity,
-            "fingerprint": fingerprint(
-                root, files, extra=f"{target.entity or target.name}\n{revision or ''}"
-            ),
+            "fingerprint": fingerprint(root, files, extra=extra),
+            "parts": fingerprint_parts.parts(root, files, own_base, extra),
             "schema_revision": revision,
             "files": files,
         }
     return {"format": PLAN_FORMAT, "app": app.name, "functions": functions}
+
+
+def parts_labels(plan: dict[str, Any]) -> dict[str, str]:
+    """For docker-bake.hcl's FINGERPRINT_PARTS: target -> its parts as one compact label value."""
+    return {
+        name: json.dumps(f["parts"], sort_keys=True, separators=(",", ":"))
+        for name, f in plan["functions"].items()
+    }
 
 
 def fingerprints(plan: dict[str, Any]) -> dict[str, str]:
@@ -91,18 +100,37 @@ def schema_revisions(plan: dict[str, Any]) -> dict[str, str]:
 
 # Previous fingerprints ---------------------------------------------------------------
 
-Lookup = Callable[[str], "str | None"]
-"""Maps an image name (`<app>-api`) to its previous fingerprint, None when absent."""
+
+@dataclass(frozen=True)
+class Previous:
+    fingerprint: str
+    parts: dict[str, str] | None = None  # None where the source kept no parts (older images)
+
+
+Lookup = Callable[[str], "Previous | None"]
+"""Maps an image name (`<app>-api`) to what it was built from, None when absent."""
 
 
 def from_plan_file(path: Path) -> Lookup:
     previous = json.loads(path.read_text())
-    by_image = {f["image"]: f.get("fingerprint") for f in previous.get("functions", {}).values()}
+    by_image = {
+        f["image"]: Previous(f["fingerprint"], f.get("parts"))
+        for f in previous.get("functions", {}).values()
+        if f.get("fingerprint")
+    }
     return lambda image: by_image.get(image)
 
 
+def _from_labels(labels: dict[str, Any]) -> Previous | None:
+    value = labels.get(LABEL)
+    if not value:
+        return None
+    raw = labels.get(PARTS_LABEL)
+    return Previous(str(value), json.loads(raw) if raw else None)
+
+
 def from_local_images(tag: str, registry: str = "") -> Lookup:
-    def lookup(image: str) -> str | None:
+    def lookup(image: str) -> Previous | None:
         result = subprocess.run(
             ["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", f"{registry}{image}:{tag}"],
             capture_output=True,
@@ -111,17 +139,15 @@ def from_local_images(tag: str, registry: str = "") -> Lookup:
         )
         if result.returncode != 0:
             return None
-        labels = json.loads(result.stdout) or {}
-        value = labels.get(LABEL)
-        return str(value) if value else None
+        return _from_labels(json.loads(result.stdout) or {})
 
     return lookup
 
 
 def from_registry(client: RegistryClient, tag: str) -> Lookup:
-    def lookup(image: str) -> str | None:
+    def lookup(image: str) -> Previous | None:
         labels = client.labels(image, tag)
-        return labels.get(LABEL) or None if labels else None
+        return _from_labels(labels) if labels else None
 
     return lookup
 
@@ -137,6 +163,8 @@ class Change:
     """`changed`, `new` (nothing to compare with) or `same`."""
     fingerprint: str
     previous: str | None
+    reasons: tuple[str, ...] = ()
+    """Why it changed: its own logic, a contract it carries, its own code, the shared base."""
 
 
 def compare(plan: dict[str, Any], previous: Lookup, include_base: bool = False) -> list[Change]:
@@ -145,8 +173,17 @@ def compare(plan: dict[str, Any], previous: Lookup, include_base: bool = False) 
         if name == "base" and not include_base:
             continue
         before = previous(function["image"])
-        status = "new" if before is None else "same" if before == function["fingerprint"] else "changed"
-        out.append(Change(name, function["image"], status, function["fingerprint"], before))
+        fingerprint_now = function["fingerprint"]
+        if before is None:
+            out.append(
+                Change(name, function["image"], "new", fingerprint_now, None, ("nothing to compare with",))
+            )
+            continue
+        status = "same" if before.fingerprint == fingerprint_now else "changed"
+        why = (
+            fingerprint_parts.reasons(function.get("parts", {}), before.parts) if status == "changed" else []
+        )
+        out.append(Change(name, function["image"], status, fingerprint_now, before.fingerprint, tuple(why)))
     return out
 
 
@@ -187,6 +224,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="print the fingerprints as JSON, for docker-bake.hcl's FINGERPRINTS variable",
     )
     output.add_argument(
+        "--fingerprint-parts",
+        action="store_true",
+        help="print each image's fingerprint parts as JSON, for docker-bake.hcl's FINGERPRINT_PARTS",
+    )
+    output.add_argument(
         "--schema-revisions",
         action="store_true",
         help="print the schema revision each image needs as JSON, for docker-bake.hcl's SCHEMA_REVISIONS",
@@ -215,6 +257,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.fingerprints:
         print(json.dumps(fingerprints(plan), sort_keys=True), file=out)
         return 0
+    if args.fingerprint_parts:
+        print(json.dumps(parts_labels(plan), sort_keys=True), file=out)
+        return 0
     if args.schema_revisions:
         print(json.dumps(schema_revisions(plan), sort_keys=True), file=out)
         return 0
@@ -232,5 +277,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(json.dumps([change.__dict__ for change in changes], indent=2), file=out)
     else:
         for change in changes:
-            print(f"{change.status:8} {change.name:24} {change.image:28} {change.fingerprint[:12]}", file=out)
+            why = f"  {'; '.join(change.reasons)}" if change.status != "same" and change.reasons else ""
+            print(
+                f"{change.status:8} {change.name:24} {change.image:28} {change.fingerprint[:12]}{why}",
+                file=out,
+            )
     return 0

@@ -63,3 +63,12 @@ class ApiSettings(CommonSettings):
 
 class WorkerSettings(CommonSettings):
     entity: str = Field(alias="QUEUEFIRST_ENTITY")
+    # The queues this worker may send to, as the registry and IAM say (its asks and the
+    # entities it answers), comma-separated (the local stack and the infra set it). Unset,
+    # the sender checks nothing more than the worker does: its rules are held to their
+    # declarations, and an answer goes only to the asker its trail names.
+    sends_to: str | None = Field(default=None, alias="QUEUEFIRST_SENDS_TO")
+
+    @property
+    def allowed_targets(self) -> tuple[str, ...] | None:
+        return None if self.sends_to is None else tuple(n for n in self.sends_to.split(",") if n)

@@ -21,6 +21,7 @@ import typing
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -41,7 +42,7 @@ from sqlalchemy.types import TypeEngine
 from queuefirst.model.entity import Entity
 from queuefirst.model.registry import Registry
 from queuefirst.store import columns
-from queuefirst.store.tables import ALIVE, STAMP, TableNames
+from queuefirst.store.tables import ALIVE, HOLDS, STAMP, TableNames
 
 STAMP_TYPE = Text(collation="C")
 _TYPES: dict[str, TypeEngine[typing.Any]] = {
@@ -74,6 +75,8 @@ def entity_tables(metadata: MetaData, entity: Entity) -> EntityTables:
         Column(ALIVE, Boolean, nullable=False),
         Column(STAMP, STAMP_TYPE, nullable=False),
     ]
+    if entity.holds_asks:
+        row_columns.append(Column(HOLDS, JSON, nullable=True))  # kept as written (see outbox)
     rows = Table(names.rows, metadata, *row_columns)
     if entity.parent_field:
         Index(f"ix_{entity.name}_{entity.parent_field}", rows.c[entity.parent_field], rows.c.id)
@@ -93,7 +96,9 @@ def entity_tables(metadata: MetaData, entity: Entity) -> EntityTables:
         # A children-scoped command's id, for the entries it made per row.
         Column("cause", Uuid, nullable=True),
         # The asks this command sent, re-sent as they were when SQS redelivers it.
-        Column("outbox", JSONB, nullable=True),
+        # JSON, not JSONB: kept as written, so a redelivered command re-sends byte-identical commands
+        # (JSONB would reorder their payloads' keys).
+        Column("outbox", JSON, nullable=True),
         # The database's clock, not the worker's: for operators only, never
         # read back into a decision.
         Column("applied_at", DateTime(timezone=True), server_default=func.now(), nullable=False),

@@ -18,14 +18,14 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from queuefirst.model.command import Command
+from queuefirst.model.command import Command, Status
 from queuefirst.model.entity import Entity
 from queuefirst.model.log import LogEntry
 from queuefirst.model.working import StoredRow, Working
 from queuefirst.store.database import Connection, Database
-from queuefirst.store.port import FailureRecord, Outbox, Reads
+from queuefirst.store.port import FailureRecord, Logged, Reads
 from queuefirst.store.statements import EntitySql
-from queuefirst.store.tables import ALIVE, STAMP
+from queuefirst.store.tables import ALIVE, HOLDS, STAMP
 from queuefirst.store.translation import translated
 
 
@@ -53,7 +53,7 @@ class _Unit:
     def savepoint(self) -> AbstractContextManager[None]:
         return self.database.savepoint(self.conn)
 
-    def load(self, reads: Reads) -> tuple[dict[uuid.UUID, Outbox], Working]:
+    def load(self, reads: Reads) -> tuple[dict[uuid.UUID, Logged], Working]:
         """The outboxes of commands already applied, and the working set, rows locked."""
         # Every read is sent before any answer is awaited: in a pipelined
         # transaction, one round trip (with the BEGIN before them).
@@ -67,7 +67,10 @@ class _Unit:
             wants_markers = bool(self.entity.parent_field and reads.marker_parents)
             if wants_markers:
                 markers.execute(self.sql.load_markers, [sorted(reads.marker_parents)], binary=True)
-            seen = {row[0]: tuple(Command.model_validate(c) for c in row[1] or []) for row in log.fetchall()}
+            seen = {
+                row[0]: (Status(row[1]), tuple(Command.model_validate(c) for c in row[2] or []))
+                for row in log.fetchall()
+            }
             working = Working(rows={r.key: r for r in map(self._row, rows.fetchall())})
             if wants_markers:
                 for (command,) in markers.fetchall():
@@ -121,6 +124,7 @@ class _Unit:
             parent=parent,
             alive=values.pop(ALIVE),
             stamp=values.pop(STAMP),
+            holds=tuple(values.pop(HOLDS, None) or ()),
             values=values,
             stored=True,
         )
@@ -135,6 +139,7 @@ class _Unit:
                 **row.values,
                 ALIVE: row.alive,
                 STAMP: row.stamp,
+                **({HOLDS: list(row.holds) or None} if self.entity.holds_asks else {}),
             }
             for row in rows
         ]

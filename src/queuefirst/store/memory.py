@@ -27,7 +27,7 @@ from queuefirst.model.entity import Entity
 from queuefirst.model.errors import QueuefirstError, StoreConflict, StoreRefused
 from queuefirst.model.log import LogEntry
 from queuefirst.model.working import StoredRow, Working
-from queuefirst.store.port import FailureRecord, Outbox, Reads
+from queuefirst.store.port import FailureRecord, Logged, Reads
 
 Refuse = Callable[[StoredRow], "str | None"]
 
@@ -86,9 +86,13 @@ class _MemoryUnit:
             self.state = saved
             raise
 
-    def load(self, reads: Reads) -> tuple[dict[uuid.UUID, Outbox], Working]:
+    def load(self, reads: Reads) -> tuple[dict[uuid.UUID, Logged], Working]:
         state = self.state
-        seen = {cid: state.log[cid].outbox for cid in reads.command_ids if cid in state.log}
+        seen = {
+            cid: (state.log[cid].status, state.log[cid].outbox)
+            for cid in reads.command_ids
+            if cid in state.log
+        }
         rows = {
             key: replace(row, values=dict(row.values), stored=True)
             for key, row in state.rows.items()

@@ -20,18 +20,21 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from queuefirst.model.command import CREATE, Command, Scope
+from queuefirst.model.command import CREATE, WITHDRAW, Command, Scope, Status
 from queuefirst.model.log import LogEntry
 from queuefirst.model.working import Working
 
 Outbox = tuple[Command, ...]
+# A command found in the log: what became of it, and what it sent.
+Logged = tuple[Status, Outbox]
 
 
 @dataclass(frozen=True)
 class Reads:
     """What a batch of commands reads before it decides."""
 
-    command_ids: frozenset[uuid.UUID]  # their log entries: which are duplicates
+    # Their log entries (which are duplicates), and those of the asks they withdraw.
+    command_ids: frozenset[uuid.UUID]
     keys: frozenset[str]  # rows by key
     parents: frozenset[str]  # every row under these (children-scoped commands)
     marker_parents: frozenset[str]  # the cascades these parents saw (late-born rows)
@@ -41,8 +44,9 @@ class Reads:
         listed = list(commands)
         parents = {c.key for c in listed if c.scope is Scope.CHILDREN}
         creating = {c.parent for c in listed if c.op == CREATE and c.parent is not None}
+        withdrawn = {uuid.UUID(str(c.payload["ask"])) for c in listed if c.op == WITHDRAW}
         return cls(
-            command_ids=frozenset(c.command_id for c in listed),
+            command_ids=frozenset({c.command_id for c in listed} | withdrawn),
             keys=frozenset(c.key for c in listed if c.scope is Scope.ROW),
             parents=frozenset(parents),
             marker_parents=frozenset(parents | creating),
@@ -59,8 +63,8 @@ class FailureRecord:
 
 
 class BatchUnit(Protocol):
-    def load(self, reads: Reads) -> tuple[dict[uuid.UUID, Outbox], Working]:
-        """The outboxes of the commands already in the log, and the working set."""
+    def load(self, reads: Reads) -> tuple[dict[uuid.UUID, Logged], Working]:
+        """What the log says of the commands it holds, and the working set."""
         ...
 
     def save(self, working: Working, entries: Sequence[LogEntry]) -> None: ...

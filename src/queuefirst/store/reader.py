@@ -14,7 +14,7 @@ from queuefirst.model.payloads import row_model
 from queuefirst.model.registry import Registry
 from queuefirst.store.ownership import OWNER_PARAMETER, owned_condition, owner_of
 from queuefirst.store.statements import EntitySql
-from queuefirst.store.tables import ALIVE, STAMP
+from queuefirst.store.tables import ALIVE, HOLDS, STAMP
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,14 @@ class Reader:
         """The end user owning the row (deleted or not); None if there is none, or no such row."""
         return owner_of(conn, self.registry, self.sql, entity, key)
 
-    def command_status(self, conn: Connection[Any], command_id: uuid.UUID) -> dict[str, Any] | None:
-        cursor = conn.execute(self._status, {"command_id": command_id})
+    def command_entries(
+        self, conn: Connection[Any], command_ids: builtins.list[uuid.UUID]
+    ) -> builtins.list[dict[str, Any]]:
+        """Every log entry of these commands, in every entity's log (an admitted write has two:
+        its parent's admission and its own), with what each sent."""
+        cursor = conn.execute(self._status, {"command_ids": command_ids})
         names = [column.name for column in cursor.description or []]
-        record = cursor.fetchone()
-        return None if record is None else dict(zip(names, record, strict=True))
+        return [dict(zip(names, record, strict=True)) for record in cursor.fetchall()]
 
     def history(
         self, conn: Connection[Any], entity: Entity, key: str, limit: int = 100
@@ -123,6 +126,7 @@ class Reader:
         values = dict(zip(statements.column_names, record, strict=True))
         parent = values.pop(entity.parent_field) if entity.parent_field else None
         values.pop(ALIVE)
+        values.pop(HOLDS, None)
         return FoundRow(key=values.pop("id"), parent=parent, stamp=values.pop(STAMP), values=values)
 
 

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from queuefirst.model.entity import Entity
 from queuefirst.store import columns
-from queuefirst.store.tables import ALIVE, STAMP, TableNames
+from queuefirst.store.tables import ALIVE, HOLDS, STAMP, TableNames
 
 # The columns of the applied-command log the worker writes (`seq` numbers itself).
 LOG_COLUMNS = (
@@ -58,7 +58,8 @@ class EntitySql:
         if self.entity.parent_field:
             out.append((self.entity.parent_field, columns.TEXT))
         out += list(columns.field_kinds(self.entity.fields).items())
-        return [*out, (ALIVE, columns.BOOLEAN), (STAMP, columns.TEXT)]
+        out += [(ALIVE, columns.BOOLEAN), (STAMP, columns.TEXT)]
+        return [*out, (HOLDS, columns.JSONB)] if self.entity.holds_asks else out
 
     @cached_property
     def column_names(self) -> list[str]:
@@ -109,7 +110,7 @@ class EntitySql:
 
     @cached_property
     def load_log(self) -> str:
-        query = sql.SQL("SELECT command_id, outbox FROM {} WHERE command_id = ANY(%s::uuid[])")
+        query = sql.SQL("SELECT command_id, status, outbox FROM {} WHERE command_id = ANY(%s::uuid[])")
         return query.format(sql.Identifier(self.tables.commands)).as_string()
 
     @cached_property
@@ -187,8 +188,8 @@ class EntitySql:
     @cached_property
     def command_status(self) -> str:
         query = sql.SQL(
-            "SELECT {entity}::text AS entity, command_id, key, scope, op, version, status, reason, producer "
-            "FROM {t} WHERE command_id = %(command_id)s"
+            "SELECT {entity}::text AS entity, command_id, key, scope, op, version, status, reason, producer, "
+            "outbox FROM {t} WHERE command_id = ANY(%(command_ids)s::uuid[])"
         )
         return query.format(
             entity=sql.Literal(self.entity.name), t=sql.Identifier(self.tables.commands)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 ALIVE = "alive"
 STAMP = "stamp"
+# What a row holds from its asks (entities whose declarations hold some): see Working.StoredRow.
+HOLDS = "holds"
 
 
 @dataclass(frozen=True)

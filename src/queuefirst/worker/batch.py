@@ -26,6 +26,7 @@ it, so SQS hands them back in order.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from queuefirst.model.command import Status
@@ -123,25 +124,30 @@ class BatchApplier:
         out = [lane.copy() for lane in lanes]
         seen, working = unit.load(Reads.of(c for lane in out for c in lane.commands))
         entries: list[LogEntry] = []
-        applied_now: set[object] = set()
+        applied_now: dict[uuid.UUID, Status] = {}
+
+        def status_of(command_id: uuid.UUID) -> Status | None:
+            return seen[command_id][0] if command_id in seen else applied_now.get(command_id)
+
         for lane in out:
             for index, item in list(lane.open()):
                 command = item.command
                 assert command is not None  # decoded: the lane is cut before anything that is not
                 if command.command_id in seen:
-                    lane.settle(index, Done(command, Status.DUPLICATE, asks=seen[command.command_id]))
+                    lane.settle(index, Done(command, Status.DUPLICATE, asks=seen[command.command_id][1]))
                     continue
                 if command.command_id in applied_now:  # twice in one batch
                     lane.settle(index, Done(command, Status.DUPLICATE))
                     continue
                 try:
-                    applied = self.decider.apply(working, command)
+                    applied = self.decider.apply(working, command, status_of)
                 except DecideError as error:
                     lane.fail(index, str(error))
                     break
-                applied_now.add(command.command_id)
-                lane.settle(index, Done(command, applied.status, applied.reason, tuple(applied.asks)))
-                entries += applied.log()
+                logged = applied.log()
+                applied_now |= {entry.command.command_id: entry.status for entry in logged}
+                lane.settle(index, Done(command, applied.status, applied.reason, tuple(applied.sends)))
+                entries += logged
         unit.save(working, entries)
         return out
 

@@ -8,11 +8,14 @@ dead-letter queue, where an operator sees why.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 
 from queuefirst.model.command import CREATE, Command, Scope
 from queuefirst.model.entity import Entity
-from queuefirst.model.payloads import PayloadError, validate_payload
+from queuefirst.model.payloads import PayloadError, validate_granted, validate_payload
+from queuefirst.model.trail import TrailError, check_answer, check_down
 from queuefirst.model.validation import ID_PATTERN, is_id
 
 
@@ -27,9 +30,13 @@ def decode(entity: Entity, body: str) -> Command:
         raise Malformed(f"malformed command: {PayloadError.from_validation(error)}") from error
     if command.entity != entity.name:
         raise Malformed(f"command for {command.entity} reached the {entity.name} worker")
-    if command.visited(entity.name):
-        trail = " -> ".join(step.entity for step in command.trail)
-        raise Malformed(f"causation trail revisits {entity.name}: {trail} -> {entity.name}")
+    try:
+        if command.op in entity.answer_handlers:
+            check_answer(entity.name, command)
+        else:
+            check_down(entity.name, command)
+    except TrailError as error:
+        raise Malformed(str(error)) from error
     _check_lane(entity, command)
     # The producers' own validation, run again: what they accepted applies, what slipped past
     # them (another producer, an older image) is refused here with the same reason.
@@ -37,9 +44,20 @@ def decode(entity: Entity, body: str) -> Command:
         raise Malformed(f"invalid id {command.key!r}: ids match {ID_PATTERN}")
     try:
         payload = validate_payload(entity, command.op, command.payload)
+        granted = _granted(entity, command)
     except PayloadError as error:
         raise Malformed(f"invalid payload: {error.field}: {error.message}") from error
-    return command.model_copy(update={"payload": payload})
+    return command.model_copy(update={"payload": payload, "granted": granted})
+
+
+def _granted(entity: Entity, command: Command) -> dict[str, Any]:
+    """What an admitting parent granted a create: only a create, only from its parent."""
+    if not command.granted:
+        return {}
+    admitted = command.op == CREATE and bool(command.trail) and command.trail[-1].entity == entity.parent
+    if not admitted:
+        raise PayloadError("granted", "only a create its parent admitted carries granted values")
+    return validate_granted(entity, command.granted)
 
 
 def _check_lane(entity: Entity, command: Command) -> None:

@@ -25,7 +25,7 @@ def build_worker(app: str, entity: Entity, settings: WorkerSettings) -> WorkerRo
     sender = CommandSender(
         partial(sqs_client, settings.sqs_endpoint_url, settings.aws_region),
         app,
-        allowed=entity.sends_to,
+        allowed=settings.allowed_targets,
         queue_url_prefix=settings.queue_url_prefix,
     )
     metrics = make_metrics(service, service)

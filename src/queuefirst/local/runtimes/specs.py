@@ -87,7 +87,11 @@ def function_specs(
             FunctionSpec(
                 name,
                 worker_handler,
-                {**common, "QUEUEFIRST_ENTITY": entity.name},
+                {
+                    **common,
+                    "QUEUEFIRST_ENTITY": entity.name,
+                    "QUEUEFIRST_SENDS_TO": ",".join(registry.sends_to(entity.name)),
+                },
                 entity.scaling.timeout_seconds,
                 entity.scaling.memory_mb,
                 overrides.get(entity.name, overrides.get(name, entity.scaling.local_concurrency)),

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from queuefirst import Decision, Empty, Entity, Meta, Row, Scaling, accept, reject
+from queuefirst import Entity, Only, Scaling
 
 
 class CardFields(BaseModel):
@@ -21,14 +21,10 @@ cards = Entity(
     fields=CardFields,
     parent="boards",
     parent_field="board_id",
-    managed=("done",),
+    set_by_actions=("done",),
     scaling=Scaling(batch_size=10, maximum_concurrency=2, memory_mb=256, timeout_seconds=15),
 )
 
-
-@cards.action
-def complete(row: Row[CardFields], given: Empty, meta: Meta) -> Decision:
-    """Mark the card done."""
-    if row.fields.done:
-        return reject("the card is already done")
-    return accept(done=True)
+cards.action(
+    "complete", when=Only(done=False, reason="the card is already done"), summary="Mark the card done"
+)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from queuefirst import Access, Decision, Empty, Entity, Meta, Row, Scaling, accept, reject
+from queuefirst import Access, Entity, Only, Scaling
 
 
 class BoardFields(BaseModel):
@@ -20,15 +20,14 @@ boards = Entity(
     name="boards",
     fields=BoardFields,
     children=("cards",),
-    managed=("closed",),
+    set_by_actions=("closed",),
     access=Access(readable_by_all=True),
     scaling=Scaling(batch_size=10, maximum_concurrency=2, memory_mb=256, timeout_seconds=15),
 )
 
-
-@boards.action
-def close(row: Row[BoardFields], given: Empty, meta: Meta) -> Decision:
-    """Close the board; its open cards are completed."""
-    if row.fields.closed:
-        return reject("the board is already closed")
-    return accept(closed=True).ask_children("cards", "complete", where={"done": False})
+boards.action(
+    "close",
+    when=Only(closed=False, reason="the board is already closed"),
+    asks=("cards.complete",),
+    summary="Close the board; its open cards are completed",
+)

@@ -1,4 +1,4 @@
-"""SQS FIFO, simulated in memory, so Hypothesis can choose every delivery.
+"""SQS FIFO, simulated in memory, so a test (or Hypothesis) can choose every delivery.
 
 This stands in for the queues only (the workers, their transactions and the
 database are the real ones): a test cannot make a real SQS server pick a
