@@ -53,12 +53,15 @@ class Released:
     code: int
     out: str
     tag: str
+    new_tags: dict[str, list[str]]
+    """Tags the release added, per repository in the registry."""
 
 
 @pytest.fixture(scope="module")
 def released(stage: Stage, figures: dict[str, Any]) -> Released:
     """One line of the orders' rules edited, then `queuefirst release orders`."""
     record_before, lambda_before = stage.recorded(), stage.lambda_state()
+    tags_before = {f: registry_tags(stage.registry, f) for f in record_before}
     edit_one_rule(stage.repo, "orders", f"as released in {stage.run_id}")
     stage.aws.answers(probe_answer())
     started = time.monotonic()
@@ -66,8 +69,16 @@ def released(stage: Stage, figures: dict[str, Any]) -> Released:
     figures["release_one_entity_seconds (build, push, deploy, record)"] = round(time.monotonic() - started, 1)
     built = re.search(r"built and pushed 1 image\(s\) in ([\d.]+) s", out)
     figures["release_one_entity_build_and_push_seconds"] = float(built.group(1)) if built else None
+    tags_after = {f: registry_tags(stage.registry, f) for f in record_before}
     return Released(
-        record_before, stage.recorded(), lambda_before, stage.lambda_state(), code, out, f"{stage.run_id}-2"
+        record_before,
+        stage.recorded(),
+        lambda_before,
+        stage.lambda_state(),
+        code,
+        out,
+        f"{stage.run_id}-2",
+        new_tags={f: sorted(set(tags_after[f]) - set(tags_before[f])) for f in record_before},
     )
 
 
@@ -88,6 +99,8 @@ def test_releasing_one_entity_builds_pushes_and_deploys_that_worker_alone(
     # ... and every other function's versions, alias and code are as they were.
     others = {f: s for f, s in released.lambda_after.items() if f != ORDERS}
     assert others == {f: s for f, s in released.lambda_before.items() if f != ORDERS}
+    # The registry: one new tag, the release's, in the orders worker's repository alone.
+    assert {f: t for f, t in released.new_tags.items() if t} == {ORDERS: [released.tag]}
     figures["release_one_entity_left_untouched"] = ", ".join(sorted(others))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -168,7 +169,7 @@ def test_what_a_user_can_fix_is_one_line(
 def test_a_stale_bake_file_and_a_missing_docker_are_one_line_each(
     scratch_repo: Path, recorded: Path, no_docker: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root = ("--root", str(scratch_repo), "--record", str(recorded))
+    root = ("--root", str(scratch_repo), "--record", str(recorded), "--no-deploy")  # no AWS asked
     edit_orders(scratch_repo)
     code, _, err = cli(capsys, "release", *root)
     assert code == 1 and err == "queuefirst: docker is not installed here: see scripts/install-docker.sh\n"
@@ -210,3 +211,21 @@ def test_each_pushed_digest_is_read_from_bakes_metadata() -> None:
     assert pushed["worker-orders"].uri == f"localhost:5000/shop-orders-worker@{digest('d')}"
     with pytest.raises(BuildError, match="no pushed image and digest for api"):
         digests_from_metadata(metadata, ["api"])
+
+
+def test_a_function_lambda_does_not_have_is_refused_before_anything_is_built(
+    scratch_repo: Path, recorded: Path, aws_env: str, no_docker: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lambda is moto's server mode (AWS itself can't run here). An alias nobody created stands
+    for a function whose stack was never deployed, whatever other tests left in moto."""
+    edit_orders(scratch_repo)
+    alias = f"never-{uuid.uuid4().hex[:8]}"
+    code, _, err = cli(
+        capsys, "release", "orders", "--root", str(scratch_repo), "--record", str(recorded),
+        "--alias", alias, "--endpoint-url", aws_env, "--region", "us-east-1",
+    )  # fmt: skip
+    assert code == 1 and err.count("\n") == 1, err
+    assert err.startswith(
+        f"queuefirst: no `{alias}` alias in Lambda for shop-orders-worker: a new function; "
+    )
+    assert "run `queuefirst release orders --no-deploy`, then `npx cdk deploy` its stack" in err

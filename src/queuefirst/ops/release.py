@@ -187,20 +187,17 @@ def run(
         )
     tag = args.tag or default_tag(clock())
     variables = bake_variables(plan, registry, tag)
-    targets = [c.target for c in changed]
     if args.dry_run:
         _print_steps(release, changed, registry, tag, variables)
         return EXIT_OK
-    pushed = build_and_push(root, targets, variables)
-    release.say(
-        f"built and pushed {len(pushed)} image(s) in {time.monotonic() - started:.1f} s: "
-        + ", ".join(f"{c.function} {pushed[c.target].digest[:19]}" for c in changed)
-    )
     if args.no_deploy:
+        pushed = _build(release, root, changed, variables, started)
         for candidate in changed:
             release.keep(candidate, pushed[candidate.target], tag)
         return EXIT_OK
     lambda_api, cloudwatch = clients or make_clients(args.region, args.endpoint_url)
+    _check_functions_exist(lambda_api, changed, args.alias)
+    pushed = _build(release, root, changed, variables, started)
     deployer = Deployer(lambda_api, cloudwatch, sleep=sleep, clock=clock, out=release.out)
     for index, candidate in enumerate(changed):
         code = _roll_out(release, deployer, candidate, pushed[candidate.target], tag, first=index == 0)
@@ -215,6 +212,17 @@ def run(
         + (f"; {untouched} unchanged, untouched" if untouched else "")
     )
     return EXIT_OK
+
+
+def _build(
+    release: _Release, root: Path, changed: Sequence[Candidate], variables: Mapping[str, str], started: float
+) -> dict[str, Pushed]:
+    pushed = build_and_push(root, [c.target for c in changed], variables)
+    release.say(
+        f"built and pushed {len(pushed)} image(s) in {time.monotonic() - started:.1f} s: "
+        + ", ".join(f"{c.function} {pushed[c.target].digest[:19]}" for c in changed)
+    )
+    return pushed
 
 
 def _roll_out(
@@ -233,14 +241,6 @@ def _roll_out(
     except DeployError as error:
         release.say(f"release refused: {candidate.function}: {error}; the record is unchanged for it")
         return EXIT_REFUSED
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-            raise
-        release.say(
-            f"release refused: {candidate.function} has no `{plan.alias}` alias in Lambda: create its "
-            "stack first (`npx cdk deploy --all`, see docs/deploying.md)"
-        )
-        return EXIT_REFUSED
     if result.verdict != PROMOTE:
         release.say(
             f"{candidate.function}: rolled back to version {result.old_version}; "
@@ -250,6 +250,25 @@ def _roll_out(
     release.say(f"{candidate.function}: live on version {result.live_version}")
     release.keep(candidate, pushed, tag)
     return EXIT_OK
+
+
+def _check_functions_exist(lambda_api: LambdaApi, changed: Sequence[Candidate], alias: str) -> None:
+    """Before building anything: a function Lambda does not have yet is created by its stack."""
+    missing = []
+    for candidate in changed:
+        try:
+            lambda_api.get_alias(FunctionName=candidate.function, Name=alias)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            missing.append(candidate)
+    if missing:
+        names = " ".join(c.target.removeprefix("worker-") for c in missing)
+        raise ReleaseError(
+            f"no `{alias}` alias in Lambda for {', '.join(c.function for c in missing)}: a new function; "
+            f"run `queuefirst release {names} --no-deploy`, then `npx cdk deploy` its stack "
+            "(docs/deploying.md)"
+        )
 
 
 def _print_steps(
