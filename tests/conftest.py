@@ -46,6 +46,9 @@ CHECKOUT_HOME = Path(__file__).resolve().parents[1] / ".queuefirst"
 SESSION_HOME = Path(tempfile.mkdtemp(prefix="queuefirst-test-home-"))
 SESSION_HOME.chmod(0o755)
 os.environ["QUEUEFIRST_HOME"] = str(SESSION_HOME)
+# Nor does any test read or write the checkout's release record (infra/images.json): a
+# deploy test records what it rolled out, and the CDK app reads the record by default.
+os.environ["QUEUEFIRST_RECORD"] = str(SESSION_HOME / "release-record" / "images.json")
 
 
 def _home_state(home: Path) -> dict[str, tuple[int, int]]:

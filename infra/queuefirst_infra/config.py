@@ -3,13 +3,19 @@
 Images are named per function in a JSON object (``-c images=images.json``,
 a path, or the JSON text itself, or an object in ``cdk.json``): function
 name -> ``<repo-uri>@sha256:<digest>``, ``<repo-uri>:<tag>``, ``sha256:<digest>``
-or a bare tag. Each function's stack reads only its own entry, so a new
-digest for one entity changes that entity's stack and nothing else.
+or a bare tag, or an object whose ``image`` is one of those: the entries
+`queuefirst release` records (with the fingerprint each image was built from).
+Without ``-c images`` the app reads the release record itself,
+``infra/images.json`` or ``$QUEUEFIRST_RECORD`` (`record_file`), so a
+``cdk deploy`` deploys exactly what the releases rolled out. Each function's
+stack reads only its own entry, so a new digest for one entity changes that
+entity's stack and nothing else.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -22,6 +28,15 @@ _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 BOOTSTRAP_TAG = "bootstrap"
+# Where `queuefirst release` records each function's image (queuefirst.ops.release_record).
+RECORD_ENV = "QUEUEFIRST_RECORD"
+RECORD_FILE = "images.json"
+
+
+def record_file(infra_dir: Path) -> Path | None:
+    """The release record the app reads when no ``-c images`` is given; None before the first."""
+    path = Path(os.environ.get(RECORD_ENV) or infra_dir / RECORD_FILE)
+    return path if path.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -58,7 +73,7 @@ def _load_images(raw: object) -> dict[str, str]:
     if raw is None:
         return {}
     if isinstance(raw, Mapping):
-        return {str(k): str(v) for k, v in raw.items()}
+        return {str(k): _image_of(str(k), v) for k, v in raw.items()}
     if not isinstance(raw, str):
         raise InfraConfigError(f"images: expected a JSON object or a path, got {type(raw).__name__}")
     text = raw.strip()
@@ -73,7 +88,17 @@ def _load_images(raw: object) -> dict[str, str]:
         raise InfraConfigError(f"images: not valid JSON: {error}") from error
     if not isinstance(loaded, dict):
         raise InfraConfigError("images: expected a JSON object of function name -> image")
-    return {str(k): str(v) for k, v in loaded.items()}
+    return {str(k): _image_of(str(k), v) for k, v in loaded.items()}
+
+
+def _image_of(function: str, entry: object) -> str:
+    """An entry's image: the string itself, or a release record entry's ``image``."""
+    if isinstance(entry, Mapping):
+        image = entry.get("image")
+        if not isinstance(image, str):
+            raise InfraConfigError(f"images: {function}: a record entry needs an 'image', got {entry!r}")
+        return image
+    return str(entry)
 
 
 @dataclass(frozen=True)

@@ -155,13 +155,17 @@ def figures() -> dict[str, Any]:
     return FIGURES
 
 
-@pytest.fixture
-def scratch_repo(tmp_path: Path) -> Iterator[Path]:
-    """A copy of what the images are built from, to change without touching the tree."""
-    copy = tmp_path / "repo"
+def copy_build_context(copy: Path) -> Path:
+    """Copy what the images are built from to `copy` (the release tests' repository too)."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in ("src", "images", "requirements", "scripts"):
         shutil.copytree(ROOT / name, copy / name, ignore=ignore)
     for name in (".dockerignore", "docker-bake.hcl", "docker-bake.json", "pyproject.toml"):
         shutil.copy2(ROOT / name, copy / name)
-    yield copy
+    return copy
+
+
+@pytest.fixture
+def scratch_repo(tmp_path: Path) -> Iterator[Path]:
+    """A copy of what the images are built from, to change without touching the tree."""
+    yield copy_build_context(tmp_path / "repo")

@@ -14,11 +14,13 @@ import argparse
 import io
 import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from queuefirst.ops import deploy
+from queuefirst.ops.release_record import RecordedImage, ReleaseRecord
 from tests.infra.moto_aws import Aws, image, probe_answer, weights
 
 
@@ -177,3 +179,45 @@ def test_malformed_image_is_refused(aws: Aws) -> None:
     code, out = run(aws, name, "--image", "not an image")
     assert code == deploy.EXIT_REFUSED
     assert "is not an image reference" in out
+
+
+def test_without_an_image_it_rolls_out_the_recorded_one(aws: Aws, tmp_path: Path) -> None:
+    name = aws.function()
+    record = tmp_path / "images.json"
+    ReleaseRecord({}).with_image(name, RecordedImage(image(name, "a"), "f" * 64)).save(record)
+    aws.answers(probe_answer())
+    code, out = run(aws, name, "--record", str(record))
+    assert code == 0, out
+    assert aws.image_of(name) == image(name, "a") and aws.alias(name)["FunctionVersion"] == "2"
+    assert ReleaseRecord.load(record).fingerprint_of(name) == "f" * 64  # the same image: kept as it was
+    code, out = run(aws, "shop-unrecorded-worker", "--record", str(record))
+    assert code == deploy.EXIT_REFUSED and "records no image for shop-unrecorded-worker" in out
+
+
+def test_an_image_given_is_recorded_once_live_serves_it_and_not_when_refused(
+    aws: Aws, tmp_path: Path
+) -> None:
+    """So the next `cdk deploy`, which reads the same record, does not roll it back."""
+    name = aws.function()
+    record = tmp_path / "images.json"
+    ReleaseRecord({}).with_image(name, RecordedImage(image(name, "1"), "f" * 64)).save(record)
+    aws.answers(probe_answer(needs="0003", ok=False))
+    code, out = run(aws, name, "--image", image(name, "b"), "--record", str(record))
+    assert code == deploy.EXIT_REFUSED
+    assert ReleaseRecord.load(record).get(name) == RecordedImage(image(name, "1"), "f" * 64)
+    aws.answers(probe_answer())
+    code, out = run(aws, name, "--image", image(name, "b"), "--record", str(record))
+    assert code == 0, out
+    # Built from what, it cannot know: no fingerprint, so the next release rebuilds it.
+    assert ReleaseRecord.load(record).get(name) == RecordedImage(image(name, "b"))
+    assert f"{name}: recorded {image(name, 'b')} in {record}" in out
+
+
+def test_without_a_record_a_deploy_creates_none(aws: Aws, tmp_path: Path) -> None:
+    """A record naming this one function would leave every other one to the bootstrap tag."""
+    name = aws.function()
+    aws.answers(probe_answer())
+    code, out = run(aws, name, "--image", image(name, "c"), "--record", str(tmp_path / "images.json"))
+    assert code == 0, out
+    assert not (tmp_path / "images.json").exists()
+    assert "no release record at" in out

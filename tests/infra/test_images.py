@@ -13,7 +13,7 @@ import pytest
 
 from queuefirst.model.registry import Registry
 from queuefirst_infra import naming
-from queuefirst_infra.config import ImageRef, InfraConfig
+from queuefirst_infra.config import ImageRef, InfraConfig, record_file
 from queuefirst_infra.errors import InfraConfigError
 from tests.infra.infra_helpers import Synthesized, image_uri, images_for, synthesize
 
@@ -60,3 +60,27 @@ def test_image_from_another_repository_is_refused(registry: Registry, tmp_path: 
 def test_images_context_as_missing_file_is_refused() -> None:
     with pytest.raises(InfraConfigError, match="no such file"):
         InfraConfig.from_context({"images": "/nonexistent/images.json"}.get)
+
+
+def test_the_release_records_entries_are_read_as_their_images(tmp_path: Path) -> None:
+    """What `queuefirst release` writes: an object per function, its image among what it keeps."""
+    uri = image_uri("shop-orders-worker", "7")
+    record = tmp_path / "images.json"
+    record.write_text(json.dumps({"shop-orders-worker": {"image": uri, "fingerprint": "f" * 64}}))
+    config = InfraConfig.from_context({"images": str(record)}.get)
+    assert config.images == {"shop-orders-worker": uri}
+    assert config.image("shop-orders-worker") == ImageRef("sha256:" + "7" * 64, "shop-orders-worker")
+    record.write_text(json.dumps({"shop-orders-worker": {"fingerprint": "f" * 64}}))
+    with pytest.raises(InfraConfigError, match="shop-orders-worker: a record entry needs an 'image'"):
+        InfraConfig.from_context({"images": str(record)}.get)
+
+
+def test_the_app_reads_the_record_beside_it_or_the_one_the_environment_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("QUEUEFIRST_RECORD", raising=False)
+    assert record_file(tmp_path) is None  # before the first release: the bootstrap tag, with a warning
+    (tmp_path / "images.json").write_text("{}")
+    assert record_file(tmp_path) == tmp_path / "images.json"
+    monkeypatch.setenv("QUEUEFIRST_RECORD", str(tmp_path / "elsewhere.json"))
+    assert record_file(tmp_path) is None

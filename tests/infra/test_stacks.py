@@ -269,13 +269,16 @@ def test_context_settings_reach_the_templates(
     )
 
 
-def test_cdk_entry_point_synthesizes_every_stack(tmp_path: Path) -> None:
-    """`cdk synth -c images=...` runs infra/app.py with these two variables set."""
+def test_cdk_entry_point_synthesizes_every_stack_from_the_release_record(tmp_path: Path) -> None:
+    """`cdk synth` runs infra/app.py with CDK_OUTDIR and CDK_CONTEXT_JSON set; without an
+    `images` context the app reads the release record (here through QUEUEFIRST_RECORD)."""
     infra = Path(__file__).resolve().parents[2] / "infra"
+    record = infra / "images.example.json"
     env = {
         **os.environ,
         "CDK_OUTDIR": str(tmp_path),
-        "CDK_CONTEXT_JSON": json.dumps({"images": str(infra / "images.example.json")}),
+        "CDK_CONTEXT_JSON": json.dumps({}),
+        "QUEUEFIRST_RECORD": str(record),
     }
     result = subprocess.run(
         [sys.executable, "app.py"], cwd=infra, env=env, capture_output=True, text=True, timeout=300
@@ -294,3 +297,5 @@ def test_cdk_entry_point_synthesizes_every_stack(tmp_path: Path) -> None:
             "shop-order-items",
         ]
     )
+    digest = json.loads(record.read_text())["shop-orders-worker"]["image"].split("@")[1]
+    assert digest in (tmp_path / "shop-orders.template.json").read_text()

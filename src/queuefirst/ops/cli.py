@@ -1,4 +1,4 @@
-"""The `queuefirst` command: dev, token, graph, dlq, invoke, migrations, bakefile, plan, deploy.
+"""The `queuefirst` command: dev, token, graph, dlq, invoke, migrations, bakefile, plan, deploy, release.
 
 Each subcommand lives in its own module with a `register(subparsers)`; this
 module only assembles them and turns the errors a user can act on into one
@@ -17,9 +17,9 @@ from pydantic import ValidationError
 
 from queuefirst.model.application import ApplicationError
 from queuefirst.model.registry import RegistryError
-from queuefirst.ops import bakefile, deploy, dev, dlq, graph, invoke, migrations, plan, token
+from queuefirst.ops import bakefile, deploy, dev, dlq, graph, invoke, migrations, plan, release, token
 
-COMMANDS = (dev, token, graph, dlq, invoke, migrations, bakefile, plan, deploy)
+COMMANDS = (dev, token, graph, dlq, invoke, migrations, bakefile, plan, deploy, release)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

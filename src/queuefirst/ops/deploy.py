@@ -16,9 +16,11 @@ The steps, each visible in `--dry-run`:
    new version rolls back; it is promoted after enough invocations and a
    settle period; too little traffic in the longest wait rolls back too.
 
-CloudFormation still names the image it last deployed. Record the new
-digest in the images file the CDK app reads, so the next `cdk deploy`
-agrees with what this command rolled out.
+Without `--image` it rolls out the image the release record names
+(`queuefirst.ops.release_record`: what `live` should serve). Given one, it
+records it there once `live` serves it (when a record exists), so the next
+`cdk deploy`, which reads the same record, agrees with what this command
+rolled out. `queuefirst release` builds, pushes and deploys in one step.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO, cast
 
 from queuefirst.model.names import LIVE_ALIAS, migrations_function_name
 from queuefirst.ops.canary import NOT_ENOUGH_TRAFFIC, PROMOTE, MetricsApi
 from queuefirst.ops.deploy_plan import ALL_AT_ONCE, CANARY, DeployError, DeployPlan
+from queuefirst.ops.release_record import DEFAULT_RECORD, RecordedImage, ReleaseRecord, record_path
 from queuefirst.ops.rollout import Deployer, DeployResult, LambdaApi, now_utc
 
 EXIT_OK = 0
@@ -40,7 +44,7 @@ EXIT_ROLLED_BACK = 1
 EXIT_REFUSED = 2
 EXIT_NOT_ENOUGH_TRAFFIC = 3
 
-__all__ = ["register", "run"]
+__all__ = ["add_rollout_arguments", "plan_from_args", "register", "run"]
 
 
 # -- command line ------------------------------------------------------------
@@ -54,7 +58,19 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     parser.add_argument("function", help="function name, e.g. <app>-<entity>-worker")
-    parser.add_argument("--image", required=True, help="image URI, <repo-uri>@sha256:<digest>")
+    parser.add_argument(
+        "--image", default=None, help="image URI, <repo-uri>@sha256:<digest> (default: the recorded one)"
+    )
+    parser.add_argument(
+        "--record", type=Path, default=None, help=f"the release record (default {DEFAULT_RECORD})"
+    )
+    add_rollout_arguments(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def add_rollout_arguments(parser: argparse.ArgumentParser) -> None:
+    """How a rollout goes: shared by `deploy` and `release`."""
     parser.add_argument("--alias", default=LIVE_ALIAS)
     parser.add_argument("--strategy", choices=(ALL_AT_ONCE, CANARY), default=ALL_AT_ONCE)
     parser.add_argument("--canary-percent", type=float, default=10.0)
@@ -71,8 +87,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--region", default=None)
     parser.add_argument("--endpoint-url", default=None, help="AWS endpoint (tests, emulators)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
-    parser.set_defaults(run=run)
-    return parser
 
 
 def _app_name() -> str | None:
@@ -84,12 +98,20 @@ def _app_name() -> str | None:
         return None
 
 
-def plan_from_args(args: argparse.Namespace) -> DeployPlan:
-    app = _app_name()
+def plan_from_args(
+    args: argparse.Namespace,
+    *,
+    function: str | None = None,
+    image_uri: str | None = None,
+    app: str | None = None,
+    migrate: bool | None = None,
+) -> DeployPlan:
+    """The rollout the arguments ask for; `release` names the function, image and app itself."""
+    app = app or _app_name()
     migrations = args.migrations_function or (migrations_function_name(app) if app else None)
     return DeployPlan(
-        function=args.function,
-        image_uri=args.image,
+        function=function or args.function,
+        image_uri=image_uri or args.image,
         alias=args.alias,
         strategy=args.strategy,
         canary_percent=args.canary_percent,
@@ -98,11 +120,33 @@ def plan_from_args(args: argparse.Namespace) -> DeployPlan:
         settle_minutes=args.settle_minutes,
         max_wait_minutes=args.max_wait_minutes,
         poll_seconds=args.poll_seconds,
-        migrate=args.migrate,
+        migrate=args.migrate if migrate is None else migrate,
         check_schema=not args.skip_schema_check,
         migrations_function=migrations,
         app=app,
     )
+
+
+def _recorded_image(args: argparse.Namespace, path: Path) -> str:
+    entry = ReleaseRecord.load(path).get(args.function)
+    if entry is None:
+        raise DeployError(f"{path} records no image for {args.function}: pass --image <uri>@sha256:<digest>")
+    return entry.image
+
+
+def _record(path: Path, function: str, image_uri: str, say: Callable[[str], None]) -> None:
+    """Record a deployed image in an existing record (a new one would name this function alone)."""
+    if not path.is_file():
+        say(f"no release record at {path}: a `cdk deploy` will not know {function} runs {image_uri}")
+        return
+    record = ReleaseRecord.load(path)
+    before = record.get(function)
+    if before is not None and before.image == image_uri:
+        return
+    # An image given by hand: what it was built from is not known here, so the next
+    # `queuefirst release` rebuilds this function rather than trust a stale fingerprint.
+    record.with_image(function, RecordedImage(image_uri)).save(path)
+    say(f"{function}: recorded {image_uri} in {path}")
 
 
 def make_clients(region: str | None, endpoint_url: str | None) -> tuple[LambdaApi, MetricsApi]:
@@ -128,6 +172,9 @@ def run(
         print(message, file=stream, flush=True)
 
     try:
+        record = record_path(Path("."), args.record)
+        if args.image is None:
+            args.image = _recorded_image(args, record)
         plan = plan_from_args(args)
         lambda_api, cloudwatch = clients or make_clients(args.region, args.endpoint_url)
         deployer = Deployer(lambda_api, cloudwatch, sleep=sleep, clock=clock, out=stream)
@@ -143,6 +190,7 @@ def run(
         return EXIT_REFUSED
     if result.verdict == PROMOTE:
         say(f"{result.function}: live on version {result.live_version}")
+        _record(record, plan.function, plan.image_uri, say)
         return EXIT_OK
     say(
         f"{result.function}: rolled back to version {result.old_version}; "

@@ -1,4 +1,4 @@
-"""Reading image labels from a container registry over its HTTP API (v2).
+"""Reading image labels and manifest digests from a container registry over its HTTP API (v2).
 
 Anonymous access only, so a local registry or a public one; ECR needs a
 login this client does not perform.
@@ -90,3 +90,20 @@ class RegistryClient:
         config = json.loads(blob[1])
         labels = (config.get("config") or {}).get("Labels") or {}
         return {str(k): str(v) for k, v in labels.items()}
+
+    def manifest_digest(self, image: str, tag: str) -> str | None:
+        """The digest the registry serves the tag's manifest under (`Docker-Content-Digest`)."""
+        request = urllib.request.Request(  # noqa: S310  (http(s) only)
+            f"{self.base_url}{self.repository(image)}/manifests/{tag}", method="HEAD"
+        )
+        request.add_header("Accept", ", ".join((*MANIFEST_TYPES, *INDEX_TYPES)))
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                digest = response.headers.get("Docker-Content-Digest")
+                return str(digest) if digest else None
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None
+            raise ImageRegistryError(f"{request.full_url}: HTTP {error.code}") from error
+        except urllib.error.URLError as error:
+            raise ImageRegistryError(f"{request.full_url}: {error.reason}") from error

@@ -10,7 +10,10 @@ image copies it.
 `queuefirst plan` compares the fingerprints with a previous plan (`--against`),
 with the `queuefirst.fingerprint` labels of the images in a registry
 (`--registry`, the registry HTTP API v2) or in the local Docker engine
-(`--images`), and lists the functions whose images would differ.
+(`--images`), and lists the functions whose images would differ. Given none of
+these, it compares with the release record (`queuefirst.ops.release_record`),
+when there is one: what `queuefirst release` would rebuild. Each row also
+names the digest the record holds for that function.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from queuefirst.model.application import MIGRATIONS, Application, entity_modules
 from queuefirst.ops import fingerprint_parts
 from queuefirst.ops.image_registry import ImageRegistryError, RegistryClient
 from queuefirst.ops.images import ImageTarget, image_files, image_targets
+from queuefirst.ops.release_record import DEFAULT_RECORD, ReleaseRecord, record_path
 from queuefirst.ops.revisions import required_revisions
 
 LABEL = "queuefirst.fingerprint"
@@ -209,6 +213,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="read the queuefirst.fingerprint labels of the images in this registry",
     )
     source.add_argument("--images", action="store_true", help="read the labels of the local Docker images")
+    parser.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        help=f"the release record (default {DEFAULT_RECORD} under --root)",
+    )
     parser.add_argument("--tag", default="dev", help="image tag to compare with (default dev)")
     parser.add_argument("--platform", default="linux/amd64")
     parser.add_argument("--write", type=Path, metavar="PLAN.json", help="write the plan here")
@@ -238,14 +248,23 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _lookup(args: argparse.Namespace) -> Lookup | None:
+def _lookup(args: argparse.Namespace, record: ReleaseRecord) -> Lookup | None:
     if args.against is not None:
         return from_plan_file(args.against)
     if args.registry:
         return from_registry(RegistryClient(args.registry, args.platform), args.tag)
     if args.images:
         return from_local_images(args.tag)
+    if record.images:
+        return lambda image: _from_record(record, image)
     return None
+
+
+def _from_record(record: ReleaseRecord, function: str) -> Previous | None:
+    entry = record.get(function)
+    if entry is None or entry.fingerprint is None:
+        return None
+    return Previous(entry.fingerprint, dict(entry.parts) if entry.parts is not None else None)
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -263,7 +282,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.schema_revisions:
         print(json.dumps(schema_revisions(plan), sort_keys=True), file=out)
         return 0
-    lookup = _lookup(args)
+    record = ReleaseRecord.load(record_path(root, args.record))
+    lookup = _lookup(args, record)
     try:
         changes = compare(plan, lookup if lookup is not None else lambda _image: None)
     except ImageRegistryError as error:
@@ -274,12 +294,20 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             if change.status != "same":
                 print(change.name, file=out)
     elif args.json:
-        print(json.dumps([change.__dict__ for change in changes], indent=2), file=out)
+        rows = [{**change.__dict__, "recorded": _recorded(record, change.image)} for change in changes]
+        print(json.dumps(rows, indent=2), file=out)
     else:
         for change in changes:
             why = f"  {'; '.join(change.reasons)}" if change.status != "same" and change.reasons else ""
-            print(
-                f"{change.status:8} {change.name:24} {change.image:28} {change.fingerprint[:12]}{why}",
-                file=out,
+            recorded = (
+                f"  recorded {(_recorded(record, change.image) or 'nothing')[:19]}" if record.images else ""
             )
+            row = f"{change.status:8} {change.name:24} {change.image:28} {change.fingerprint[:12]}"
+            print(f"{row}{recorded}{why}", file=out)
     return 0
+
+
+def _recorded(record: ReleaseRecord, function: str) -> str | None:
+    """The digest the release record holds for a function."""
+    entry = record.get(function)
+    return entry.digest if entry is not None else None
