@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib;print(hashlib.s
 CHECKOV_VERSION := 3.3.30
 CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: dev test test-py312 test-fast fuzz chaos soak lint format bench images images-push synth lock clean
+.PHONY: dev test test-py312 test-fast fuzz chaos soak screenshots lint format bench images images-push synth lock clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ SOAK_EXAMPLES ?= 2000
 soak: $(STAMP)
 	QUEUEFIRST_PROPERTY_EXAMPLES=$(SOAK_EXAMPLES) $(PY) -m pytest tests/shop/test_property.py -q \
 	  --timeout 7200 --durations=1 $(ARGS)
+
+# The console's screenshots the README shows, taken by its browser tests (make test keeps them in /tmp).
+screenshots: $(STAMP)
+	QUEUEFIRST_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/e2e/test_admin_console.py -q $(ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit $(ARGS)

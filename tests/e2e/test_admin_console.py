@@ -4,12 +4,16 @@ against `queuefirst dev` running the shop, as an operator uses it.
 Every view is loaded by the page's own script with the operator's token, through
 the local gateway's operators' authorizer, from the admin function running in
 its own runtime pool; every change is a command the workers apply. Each page's
-screenshot goes to docs/screenshots/ (the README shows them).
+screenshot goes to a temporary folder, or to $QUEUEFIRST_SCREENSHOTS
+(`make screenshots` points it at docs/screenshots/, which the README shows), so
+a test run leaves the checkout as it found it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +31,7 @@ from tests.e2e.conftest import RunningStack, start_stack, stop_stack
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("QUEUEFIRST_SCREENSHOTS") or Path(tempfile.gettempdir()) / "queuefirst-shots")
 OPERATOR = "alice"
 WAIT_MS = 30_000
 
