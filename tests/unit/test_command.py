@@ -68,7 +68,10 @@ def test_a_row_reached_by_a_scoped_command_gets_its_own_derived_id() -> None:
     row = scoped.for_row("o1")
     assert (row.key, row.parent, row.scope, row.lane) == ("o1", "c1", Scope.ROW, "c1")
     assert row.command_id == uuid.uuid5(scoped.command_id, "row/o1") == scoped.for_row("o1").command_id
-    assert scoped.for_row("o1", born=uuid.UUID(int=5)).command_id != row.command_id
+    born = scoped.for_row("o1", born=uuid.UUID(int=5))
+    after = scoped.for_row("o1", after=uuid.UUID(int=5))  # a kept row judged again after a change
+    assert len({row.command_id, born.command_id, after.command_id}) == 3
+    assert after.command_id == uuid.uuid5(scoped.command_id, f"row/o1/after/{uuid.UUID(int=5)}")
 
 
 def test_version_clock_is_strictly_increasing_even_when_time_stands_still() -> None:

@@ -194,14 +194,19 @@ class Command(BaseModel):
             producer=self.producer,
         )
 
-    def for_row(self, key: str, born: uuid.UUID | None = None) -> Command:
+    def for_row(self, key: str, born: uuid.UUID | None = None, after: uuid.UUID | None = None) -> Command:
         """This children-scoped command as it applies to one row under its parent.
 
         Applied in the same transaction, never sent; its id is derived, so its
         own asks are the same every time. `born` names the create of a row this
-        command reaches late (born under it), so each such catch-up has its own id.
+        command reaches late (born under it), `after` the command after which a
+        row this cascade kept is judged again, so each such catch-up has its own id.
         """
-        label = f"row/{key}" if born is None else f"row/{key}/born/{born}"
+        label = f"row/{key}"
+        if born is not None:
+            label += f"/born/{born}"
+        if after is not None:
+            label += f"/after/{after}"
         return self.model_copy(
             update={
                 "command_id": uuid.uuid5(self.command_id, label),

@@ -33,8 +33,11 @@ class Working:
     rows: dict[str, StoredRow] = field(default_factory=dict)
     # The newest cascade each parent has seen (child entities only).
     markers: dict[str, Command] = field(default_factory=dict)
+    # The rows under each parent that its cascades reached and left where they were (their rules
+    # refused the delete), still alive: judged again by the cascade after each change.
+    kept: dict[str, frozenset[str]] = field(default_factory=dict)
     changed: set[str] = field(default_factory=set)
-    changed_markers: set[str] = field(default_factory=set)
+    changed_markers: set[str] = field(default_factory=set)  # its marker, or what it kept, changed
     _undo: list[tuple[str, str, object, bool]] = field(default_factory=list)
 
     def under(self, parent: str) -> list[StoredRow]:
@@ -56,13 +59,31 @@ class Working:
             self.markers[parent] = command
             self.changed_markers.add(parent)
 
+    def keep(self, parent: str, key: str) -> None:
+        """The cascade `parent` saw left the row `key` alive."""
+        self._kept(parent, self.kept.get(parent, frozenset()) | {key})
+
+    def let_go(self, parent: str, key: str) -> None:
+        """The row `key` is kept no more (it is deleted)."""
+        if key in self.kept.get(parent, frozenset()):
+            self._kept(parent, self.kept[parent] - {key})
+
+    def _kept(self, parent: str, keys: frozenset[str]) -> None:
+        previous = self.kept.get(parent, _ABSENT)
+        if previous == keys:
+            return
+        self._undo.append(("kept", parent, previous, parent in self.changed_markers))
+        self.kept[parent] = keys
+        self.changed_markers.add(parent)
+
     def begin(self) -> None:
         self._undo.clear()
 
     def undo(self) -> None:
         """Take back everything since `begin`, newest first."""
         for kind, key, previous, was_changed in reversed(self._undo):
-            store: dict[str, Any] = self.rows if kind == "row" else self.markers
+            stores: dict[str, dict[str, Any]] = {"row": self.rows, "marker": self.markers, "kept": self.kept}
+            store = stores[kind]
             changed = self.changed if kind == "row" else self.changed_markers
             if previous is _ABSENT:
                 store.pop(key, None)
