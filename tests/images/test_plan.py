@@ -150,17 +150,17 @@ def test_each_image_needs_the_newest_revision_that_added_what_it_uses(scratch_re
     (and so their fingerprints), and no other worker's."""
     before = compute_plan(scratch_repo, SHOP)
     assert json.loads(plan("--root", str(scratch_repo), "--schema-revisions")) == schema_revisions(before)
-    (scratch_repo / "src/shop/migrations/versions/0005_gift_message.py").write_text(
+    (scratch_repo / "src/shop/migrations/versions/0006_gift_message.py").write_text(
         '"""gift message"""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
-        'revision = "0005"\ndown_revision = "0004"\nbranch_labels = None\ndepends_on = None\n\n\n'
+        'revision = "0006"\ndown_revision = "0005"\nbranch_labels = None\ndepends_on = None\n\n\n'
         "def upgrade() -> None:\n"
         '    op.add_column("orders", sa.Column("gift_message", sa.Text(), nullable=True))\n'
     )
     after = compute_plan(scratch_repo, SHOP)
     assert schema_revisions(after) == schema_revisions(before) | {
-        "api": "0005",
-        "admin": "0005",
-        "worker-orders": "0005",
+        "api": "0006",
+        "admin": "0006",
+        "worker-orders": "0006",
     }
     moved = {
         n

@@ -9,7 +9,9 @@ Per entity:
   row's history, and the outbox of the asks each command sent.
 - `<entity>__failures`: why a message failed (for dead-letter inspection).
 - `<entity>__markers` (child entities): the newest cascade each parent has
-  seen, so a row created before it but delivered after it is born deleted.
+  seen, so a row created before it but delivered after it is born deleted,
+  and the rows its cascades kept (their rules refused the delete), judged
+  again after each change.
 
 The functions themselves never import SQLAlchemy: they run fixed SQL built
 from the same column kinds (`queuefirst.store.statements`).
@@ -121,6 +123,8 @@ def entity_tables(metadata: MetaData, entity: Entity) -> EntityTables:
             Column("parent_id", Text, primary_key=True),
             Column("stamp", STAMP_TYPE, nullable=False),
             Column("command", JSONB, nullable=False),
+            # The rows under the parent its cascades left where they were, still alive (a JSON list).
+            Column("kept", JSONB, nullable=True),
         )
     return EntityTables(rows=rows, commands=commands, failures=failures, markers=markers)
 

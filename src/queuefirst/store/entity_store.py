@@ -1,9 +1,10 @@
 """The batch path's store on PostgreSQL: one entity's rows, log and markers, a unit per transaction.
 
 A batch reads everything it will decide on in one pipelined round trip (the
-log entries of its commands, its rows, locked, and its parents' markers),
-decides in memory, then writes without waiting for an answer: new rows,
-changed rows, log entries, markers and failure reasons travel with the COMMIT.
+log entries of its commands, its rows, locked, and its parents' markers with
+the rows they kept), decides in memory, then writes without waiting for an
+answer: new rows, changed rows, log entries, markers and failure reasons
+travel with the COMMIT.
 Implements `queuefirst.store.port.BatchStore`; psycopg's errors leave as the
 kit's (`queuefirst.store.translation`).
 """
@@ -73,9 +74,11 @@ class _Unit:
             }
             working = Working(rows={r.key: r for r in map(self._row, rows.fetchall())})
             if wants_markers:
-                for (command,) in markers.fetchall():
+                for command, kept in markers.fetchall():
                     marker = Command.model_validate(command)
                     working.markers[marker.key] = marker
+                    if kept:
+                        working.kept[marker.key] = frozenset(kept)
         return seen, working
 
     def save(self, working: Working, entries: Sequence[LogEntry]) -> None:
@@ -102,6 +105,7 @@ class _Unit:
                         parents,
                         [c.stamp for c in marker_commands],
                         [Jsonb(_jsonable(c)) for c in marker_commands],
+                        [Jsonb(sorted(working.kept.get(p, ()))) for p in parents],
                     ],
                 )
 

@@ -37,11 +37,14 @@ class _State:
     rows: dict[str, StoredRow] = field(default_factory=dict)
     log: dict[uuid.UUID, LogEntry] = field(default_factory=dict)
     markers: dict[str, Command] = field(default_factory=dict)
+    kept: dict[str, frozenset[str]] = field(default_factory=dict)
     failures: list[FailureRecord] = field(default_factory=list)
 
     def copy(self) -> _State:
         # Rows are replaced, never changed in place (see Working.put): copying the maps suffices.
-        return _State(dict(self.rows), dict(self.log), dict(self.markers), list(self.failures))
+        return _State(
+            dict(self.rows), dict(self.log), dict(self.markers), dict(self.kept), list(self.failures)
+        )
 
 
 class MemoryStore:
@@ -99,7 +102,8 @@ class _MemoryUnit:
             if key in reads.keys or row.parent in reads.parents
         }
         markers = {p: state.markers[p] for p in reads.marker_parents if p in state.markers}
-        return seen, Working(rows=rows, markers=markers)
+        kept = {p: state.kept[p] for p in reads.marker_parents if p in state.kept}
+        return seen, Working(rows=rows, markers=markers, kept=kept)
 
     def save(self, working: Working, entries: Sequence[LogEntry]) -> None:
         state = self.state
@@ -118,8 +122,9 @@ class _MemoryUnit:
         for parent in working.changed_markers:
             marker = working.markers[parent]
             current = state.markers.get(parent)
-            if current is None or marker.stamp > current.stamp:
+            if current is None or marker.stamp >= current.stamp:
                 state.markers[parent] = marker
+                state.kept[parent] = working.kept.get(parent, frozenset())
 
     def record_failures(self, failures: Sequence[FailureRecord]) -> None:
         self.state.failures.extend(failures)

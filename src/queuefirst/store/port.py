@@ -1,9 +1,9 @@
 """What the batch path needs of a store, whichever holds the rows: one unit of work per transaction.
 
 A unit loads what a batch decides on (its commands' log entries, its rows, its
-parents' cascade markers), then saves what the decisions changed, with their log
-entries and the reasons of the messages that failed, all committed together or
-not at all. A savepoint inside a unit undoes only what failed in it.
+parents' cascade markers and the rows they kept), then saves what the decisions
+changed, with their log entries and the reasons of the messages that failed,
+all committed together or not at all. A savepoint inside a unit undoes only what failed in it.
 
 Two adapters pass the same suite of tests (`tests/batch_path.py`):
 PostgreSQL (`queuefirst.store.entity_store`) and memory
@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from queuefirst.model.command import CREATE, WITHDRAW, Command, Scope, Status
+from queuefirst.model.command import WITHDRAW, Command, Scope, Status
 from queuefirst.model.log import LogEntry
 from queuefirst.model.working import Working
 
@@ -37,19 +37,20 @@ class Reads:
     command_ids: frozenset[uuid.UUID]
     keys: frozenset[str]  # rows by key
     parents: frozenset[str]  # every row under these (children-scoped commands)
-    marker_parents: frozenset[str]  # the cascades these parents saw (late-born rows)
+    # The cascades these parents saw, and the rows they kept (late-born rows, kept rows changed).
+    marker_parents: frozenset[str]
 
     @classmethod
     def of(cls, commands: Iterable[Command]) -> Reads:
         listed = list(commands)
         parents = {c.key for c in listed if c.scope is Scope.CHILDREN}
-        creating = {c.parent for c in listed if c.op == CREATE and c.parent is not None}
+        under = {c.parent for c in listed if c.scope is Scope.ROW and c.parent is not None}
         withdrawn = {uuid.UUID(str(c.payload["ask"])) for c in listed if c.op == WITHDRAW}
         return cls(
             command_ids=frozenset({c.command_id for c in listed} | withdrawn),
             keys=frozenset(c.key for c in listed if c.scope is Scope.ROW),
             parents=frozenset(parents),
-            marker_parents=frozenset(parents | creating),
+            marker_parents=frozenset(parents | under),
         )
 
 

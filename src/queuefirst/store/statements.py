@@ -123,16 +123,17 @@ class EntitySql:
 
     @cached_property
     def load_markers(self) -> str:
-        query = sql.SQL("SELECT command FROM {} WHERE parent_id = ANY(%s::text[])")
+        query = sql.SQL("SELECT command, kept FROM {} WHERE parent_id = ANY(%s::text[])")
         return query.format(sql.Identifier(self.tables.markers)).as_string()
 
     @cached_property
     def save_markers(self) -> str:
         query = sql.SQL(
-            "INSERT INTO {t} (parent_id, stamp, command) "
-            "SELECT * FROM unnest(%s::text[], %s::text[], %s::jsonb[]) "
-            "ON CONFLICT (parent_id) DO UPDATE SET stamp = excluded.stamp, command = excluded.command "
-            "WHERE excluded.stamp > {t}.stamp"
+            "INSERT INTO {t} (parent_id, stamp, command, kept) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::jsonb[], %s::jsonb[]) "
+            "ON CONFLICT (parent_id) DO UPDATE "
+            "SET stamp = excluded.stamp, command = excluded.command, kept = excluded.kept "
+            "WHERE excluded.stamp >= {t}.stamp"
         )
         return query.format(t=sql.Identifier(self.tables.markers)).as_string()
 
