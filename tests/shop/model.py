@@ -43,6 +43,8 @@ class Model:
     registry: Registry
     rows: dict[str, dict[str, ModelRow]] = field(default_factory=dict)
     markers: dict[str, dict[str, Command]] = field(default_factory=dict)
+    # The rows each parent's cascades left alive (their delete refused), by entity and parent.
+    kept: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     status: dict[Key, str] = field(default_factory=dict)
     sent: list[Command] = field(default_factory=list)
     # The price each item was reserved at, by its product at that moment (an invariant reads it).
@@ -59,14 +61,21 @@ class Model:
         if command.scope is Scope.CHILDREN:
             self.status[(command.entity, str(command.command_id))] = Status.APPLIED
             table = self.rows.setdefault(command.entity, {})
-            for key in sorted(table):
-                row = table[key]
-                if row.parent == command.key and row.alive and _matches(row.fields, command.where):
-                    self._row(command.for_row(key), out)
+            reached = [
+                key
+                for key in sorted(table)
+                if table[key].parent == command.key
+                and table[key].alive
+                and _matches(table[key].fields, command.where)
+            ]
+            for key in reached:
+                self._row(command.for_row(key), out)
             if command.op == "delete":
                 marks = self.markers.setdefault(command.entity, {})
                 if command.key not in marks or command.stamp > marks[command.key].stamp:
                     marks[command.key] = command
+                # What it could not delete, it keeps: judged again after each change.
+                self._kept(command.entity, command.key).update(k for k in reached if table[k].alive)
         else:
             self._row(command, out)
         self.sent += out
@@ -83,6 +92,7 @@ class Model:
             return
         if command.op == "withdraw":
             self._withdraw(entity, command, row)
+            self._judge_kept(entity, command, out)
             return
         if row is None or not row.alive:
             self._reject(entity, command, out, f"no {entity.name} with id {command.key}")
@@ -90,30 +100,42 @@ class Model:
         if row.parent != command.parent:
             self._reject(entity, command, out, _elsewhere(entity, command.key, row.parent, command.parent))
             return
-        if command.op == "update":
-            row.fields = _valid(entity, {**row.fields, **command.payload})
-            self._done(command)
-        elif command.op == "delete":
+        if command.op == "delete":
             declared = entity.hook("on_delete")
-            refused = first_refusal(declared.when, row.fields) if declared else None
-            decision = (
-                Decision(rejection=refused)
-                if refused
-                else _rule(entity, "on_delete", command, _view(command.key, row, entity))
-            )
+            decision = _deleting(entity, command, row)
             if decision.rejected:
                 self._reject(entity, command, out, decision.rejection or "")  # the row stays, cascade or not
                 return
             for child in entity.children:
                 decision = decision.ask_children(child, "delete")
             row.alive = False
+            self._kept(entity.name, row.parent or "").discard(command.key)
             self.deleted.add(f"{entity.name}/{command.key}")
             self._done(command)
             self._effects(entity, command, row, decision, declared, out, cascade=True)
+            return
+        if command.op == "update":
+            row.fields = _valid(entity, {**row.fields, **command.payload})
+            self._done(command)
         elif command.op == "admit":
             self._admit(entity, command, row, out)
         else:
             self._decide(entity, command, row, out)
+        if self.status.get(key_of(command)) == Status.APPLIED:
+            self._judge_kept(entity, command, out)
+
+    def _kept(self, entity: str, parent: str) -> set[str]:
+        return self.kept.setdefault(entity, {}).setdefault(parent, set())
+
+    def _judge_kept(self, entity: Entity, command: Command, out: list[Command]) -> None:
+        """A row its parent's cascade kept, changed: the cascade deletes it if it now may."""
+        row = self.rows[entity.name].get(command.key)
+        if row is None or not row.alive or command.key not in self._kept(entity.name, row.parent or ""):
+            return
+        marker = self.markers[entity.name][row.parent or ""]
+        again = marker.for_row(command.key, after=command.command_id)
+        if not _deleting(entity, again, row).rejected:
+            self._row(again, out)
 
     def _create(self, entity: Entity, command: Command, row: ModelRow | None, out: list[Command]) -> None:
         if row is not None and row.alive:
@@ -140,6 +162,8 @@ class Model:
         marker = self.markers.get(entity.name, {}).get(command.parent or "")
         if marker is not None and marker.stamp > command.stamp:
             self._row(marker.for_row(command.key, born=command.command_id), out)
+            if new.alive:  # born under the cascade, and kept by it
+                self._kept(entity.name, command.parent or "").add(command.key)
 
     def _decide(self, entity: Entity, command: Command, row: ModelRow, out: list[Command]) -> None:
         declared = entity.declarations[command.op]
@@ -268,6 +292,15 @@ class Model:
         to = asker(command.trail)
         if declared is not None and declared.refusable and to is not None:
             out.append(command.answer(to, REFUSED, {"reason": reason, "op": command.op}))
+
+
+def _deleting(entity: Entity, command: Command, row: ModelRow) -> Decision:
+    """What the row's declaration, then its rule, say of deleting it."""
+    declared = entity.hook("on_delete")
+    refused = first_refusal(declared.when, row.fields) if declared else None
+    if refused:
+        return Decision(rejection=refused)
+    return _rule(entity, "on_delete", command, _view(command.key, row, entity))
 
 
 def _rule(entity: Entity, name: str, command: Command, *args: Any) -> Decision:

@@ -9,10 +9,11 @@ import pytest
 from pydantic import BaseModel
 
 from notes import application as notes
-from queuefirst.model.actions import Decision, Empty, Row, accept
+from queuefirst.model.actions import Decision, Empty, Row, accept, reject
 from queuefirst.model.command import Command, Scope, Status
 from queuefirst.model.decider import DecideError, Decider
 from queuefirst.model.entity import Entity
+from queuefirst.model.preconditions import Only
 from queuefirst.model.working import StoredRow, Working
 
 REGISTRY = notes.registry(rules=True)
@@ -141,6 +142,89 @@ def test_a_card_created_before_its_boards_cascade_but_delivered_after_is_born_de
     newer = cmd(CARDS, "create", "c2", {"text": "after", "board_id": "b1"}, version=30)
     apply(CARDS, working, newer)
     assert working.rows["c2"].alive is True
+
+
+class Entry(BaseModel):
+    text: str
+    settled: bool = False
+
+
+# A child whose rules refuse some deletes: a cascade leaves those rows where they are.
+ENTRIES = Entity(
+    name="entries", fields=Entry, parent="books", parent_field="book_id", set_by_actions=("settled",)
+)
+ENTRIES.action("settle")
+ENTRIES.action("reopen")
+ENTRIES.on_delete(when=Only(settled=False, reason="a settled entry is kept"))
+
+
+@ENTRIES.rule
+def settle(row: Row[Entry], given: Empty) -> Decision:
+    return accept(settled=True)
+
+
+@ENTRIES.rule
+def reopen(row: Row[Entry], given: Empty) -> Decision:
+    return accept(settled=False)
+
+
+@ENTRIES.rule
+def on_delete(row: Row[Entry]) -> Decision:
+    return reject("a pinned entry is kept") if row.fields.text == "pinned" else accept()
+
+
+def test_a_row_a_cascade_kept_is_deleted_by_it_once_its_rules_let_it_be_and_not_before() -> None:
+    # GIVEN a settled entry, kept by its book's cascade (the delete refused)
+    working = Working()
+    apply(ENTRIES, working, cmd(ENTRIES, "create", "e1", {"text": "t", "book_id": "bk1"}, version=1))
+    apply(ENTRIES, working, cmd(ENTRIES, "settle", "e1", parent="bk1", version=2))
+    purge = cmd(ENTRIES, "delete", "bk1", scope=Scope.CHILDREN, version=10)
+    (cascade,) = apply(ENTRIES, working, purge)
+    assert [e.status for e in cascade.entries] == [Status.APPLIED, Status.REJECTED]
+    assert working.rows["e1"].alive and working.kept == {"bk1": frozenset({"e1"})}
+    # WHEN it changes and stays what its rules keep, it stays, and nothing more is recorded
+    (renamed,) = apply(ENTRIES, working, cmd(ENTRIES, "update", "e1", {"text": "u"}, parent="bk1"))
+    assert [e.status for e in renamed.entries] == [Status.APPLIED] and working.rows["e1"].alive
+    # WHEN it changes into what the cascade deletes, the cascade deletes it, in the same command
+    reopen = cmd(ENTRIES, "reopen", "e1", parent="bk1", version=20)
+    (reopened,) = apply(ENTRIES, working, reopen)
+    assert [(e.command.op, e.status, e.cause) for e in reopened.entries] == [
+        ("reopen", Status.APPLIED, None),
+        ("delete", Status.APPLIED, purge.command_id),
+    ]
+    assert reopened.entries[1].command.command_id == purge.for_row("e1", after=reopen.command_id).command_id
+    assert not working.rows["e1"].alive and working.kept == {"bk1": frozenset()}
+
+
+def test_a_row_created_after_the_cascade_is_not_the_cascades_to_judge() -> None:
+    working = Working()
+    apply(ENTRIES, working, cmd(ENTRIES, "delete", "bk1", scope=Scope.CHILDREN, version=10))
+    apply(ENTRIES, working, cmd(ENTRIES, "create", "e2", {"text": "new", "book_id": "bk1"}, version=11))
+    apply(ENTRIES, working, cmd(ENTRIES, "settle", "e2", parent="bk1", version=12))
+    (reopened,) = apply(ENTRIES, working, cmd(ENTRIES, "reopen", "e2", parent="bk1", version=13))
+    assert [e.status for e in reopened.entries] == [Status.APPLIED] and working.rows["e2"].alive
+
+
+def test_a_row_born_under_a_cascade_its_rules_refuse_is_kept_and_judged_again() -> None:
+    working = Working()
+    apply(ENTRIES, working, cmd(ENTRIES, "delete", "bk1", scope=Scope.CHILDREN, version=10))
+    (born,) = apply(
+        ENTRIES, working, cmd(ENTRIES, "create", "e3", {"text": "pinned", "book_id": "bk1"}, version=5)
+    )
+    assert [e.status for e in born.entries] == [Status.APPLIED, Status.REJECTED]
+    assert working.rows["e3"].alive and working.kept == {"bk1": frozenset({"e3"})}
+    (unpinned,) = apply(ENTRIES, working, cmd(ENTRIES, "update", "e3", {"text": "plain"}, parent="bk1"))
+    assert [e.status for e in unpinned.entries] == [Status.APPLIED, Status.APPLIED]
+    assert not working.rows["e3"].alive
+
+
+def test_undo_takes_back_what_a_command_kept_and_let_go() -> None:
+    working = Working(kept={"bk1": frozenset({"e1"})})
+    working.begin()
+    working.let_go("bk1", "e1")
+    working.keep("bk1", "e2")
+    working.undo()
+    assert working.kept == {"bk1": frozenset({"e1"})} and working.changed_markers == set()
 
 
 def test_a_create_naming_another_parent_than_the_ids_first_is_rejected() -> None:

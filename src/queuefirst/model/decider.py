@@ -10,8 +10,10 @@ Per command, after its declaration's preconditions (`when`), its rule decides:
   parent granted. A child created before a cascade reached its parent, but
   delivered after it, is born deleted.
 - `update` sets the given fields of a live row; `delete` deletes it unless its
-  declaration or rule refuses (a cascade then leaves the row where it is),
-  asks each child entity to delete the rows under it, and leaves a tombstone.
+  declaration or rule refuses (a cascade then leaves the row where it is, and
+  judges it again after each command applied to it: it goes once its rules
+  let it), asks each child entity to delete the rows under it, and leaves a
+  tombstone.
 - an action or an answer runs its rule on the live row; an admission runs the
   parent's on the parent's row, then carries the child's write on to the child.
 - `withdraw` gives back what an earlier ask took, exactly if it applied.
@@ -109,6 +111,7 @@ class Decider:
             return
         if command.op == WITHDRAW:
             self._withdraw(w, command, out, status_of)
+            self._judge_kept(w, command, out)
             return
         row = w.rows.get(command.key)
         if row is None or not row.alive:
@@ -117,15 +120,19 @@ class Decider:
         if self.entity.parent and row.parent != command.parent:
             self._reject(out, command, self._other_parent(row, command.parent), cause)
             return
+        if command.op == DELETE:
+            self._delete(w, command, row, out, cause)
+            return
+        first = len(out.entries)
         if command.op == UPDATE:
             w.put(self._changed(row, command.payload, command))
             out.entries.append(LogEntry(command, Status.APPLIED, cause=cause))
-        elif command.op == DELETE:
-            self._delete(w, command, row, out, cause)
         elif command.op == ADMIT:
             self._admit(w, command, row, out)
         else:
             self._decide(w, command, row, out, cause)
+        if out.entries[first].status is Status.APPLIED:
+            self._judge_kept(w, command, out)
 
     def _create(self, w: Working, command: Command, out: Applied, cause: uuid.UUID | None) -> None:
         row = w.rows.get(command.key)
@@ -160,13 +167,14 @@ class Decider:
             # Born under a parent the cascade already reached: do what it would have done.
             born = marker.for_row(command.key, born=command.command_id)
             self._row(w, born, out, marker.command_id, lambda _: None)
+            if w.rows[command.key].alive:  # its rules refused: kept, as the cascade keeps rows
+                w.keep(marker.key, command.key)
 
     def _delete(
         self, w: Working, command: Command, row: StoredRow, out: Applied, cause: uuid.UUID | None
     ) -> None:
         declared = self.entity.hook(ON_DELETE)
-        refusal = first_refusal(declared.when, row.values) if declared else None
-        decision = reject(refusal) if refusal else self._rule(ON_DELETE, (self._view(row),), command)
+        decision = self._deleting(row, command)
         if decision.rejected:
             # A cascade's delete refused leaves the row where it is (a paid order is kept).
             self._reject(out, command, decision.rejection or "", cause)
@@ -178,10 +186,32 @@ class Decider:
         cascade = [self._cascade(child) for child in self.entity.children]
         out.entries.append(LogEntry(command, Status.APPLIED, cause=cause))
         decision = replace(decision, asks=(*decision.asks, *cascade))
-        kept = self._effects(
+        gone = self._effects(
             w, command, replace(row, alive=False, stamp=command.stamp), decision, declared, out, cascade=True
         )
-        w.put(kept)
+        w.put(gone)
+        if row.parent is not None:
+            w.let_go(row.parent, row.key)
+
+    def _deleting(self, row: StoredRow, command: Command) -> Decision:
+        """Whether the row's declaration and rule let `command` delete it."""
+        declared = self.entity.hook(ON_DELETE)
+        refusal = first_refusal(declared.when, row.values) if declared else None
+        return reject(refusal) if refusal else self._rule(ON_DELETE, (self._view(row),), command)
+
+    def _judge_kept(self, w: Working, command: Command, out: Applied) -> None:
+        """A row a cascade kept, changed by `command`: the cascade deletes it now if its rules let it
+        (a paid order its customer's erasure kept, cancelled since, goes as a cancelled order goes).
+        Kept still, nothing is recorded: the cascade's refusal stands as it was."""
+        row = w.rows.get(command.key)
+        if row is None or not row.alive or row.parent is None:
+            return
+        marker = w.markers.get(row.parent)
+        if marker is None or row.key not in w.kept.get(row.parent, frozenset()):
+            return
+        again = marker.for_row(row.key, after=command.command_id)
+        if not self._deleting(row, again).rejected:
+            self._delete(w, again, row, out, marker.command_id)
 
     def _decide(
         self, w: Working, command: Command, row: StoredRow, out: Applied, cause: uuid.UUID | None
@@ -269,11 +299,14 @@ class Decider:
 
     def _children(self, w: Working, command: Command, out: Applied, status_of: StatusOf) -> None:
         out.entries.append(LogEntry(command, Status.APPLIED))
-        for row in w.under(command.key):
-            if row.alive and _matches(row.values, command.where):
-                self._row(w, command.for_row(row.key), out, command.command_id, status_of)
+        reached = [r.key for r in w.under(command.key) if r.alive and _matches(r.values, command.where)]
+        for key in reached:
+            self._row(w, command.for_row(key), out, command.command_id, status_of)
         if command.op == DELETE:
             w.mark(command.key, command)
+            for key in reached:
+                if w.rows[key].alive:  # its rules refused the delete: kept, and judged again later
+                    w.keep(command.key, key)
 
     # -- what a decision sends ----------------------------------------------------------
 

@@ -12,7 +12,8 @@ account still suspended, for the same reason.
 
 Erasing an account deletes its pending and cancelled orders and their items;
 its paid and shipped orders are kept, as records of the business, and their
-stock is never given back.
+stock is never given back by the erasure. A kept order cancelled afterwards is
+no record any more: the erasure deletes it then, as it deletes cancelled orders.
 """
 
 from typing import Annotated, Literal
