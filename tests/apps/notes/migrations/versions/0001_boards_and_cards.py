@@ -99,6 +99,7 @@ def upgrade() -> None:
         sa.Column("parent_id", sa.Text(), nullable=False),
         sa.Column("stamp", sa.Text(collation="C"), nullable=False),
         sa.Column("command", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("kept", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.PrimaryKeyConstraint("parent_id"),
     )
     # ### end Alembic commands ###
