@@ -104,7 +104,7 @@ def test_the_registry_and_the_graph_know_the_new_entity(followed: Path) -> None:
 
 def test_the_generated_revision_creates_its_tables_and_passes_the_check(followed: Path) -> None:
     revisions = sorted((followed / "src/shop/migrations/versions").glob("*.py"))
-    assert revisions[-1].name == "0005_invoices.py"
+    assert revisions[-1].name == "0006_invoices.py"
     text = revisions[-1].read_text()
     for table in ("invoices", "invoices__commands", "invoices__failures", "invoices__markers"):
         assert f'"{table}"' in text
